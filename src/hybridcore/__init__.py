@@ -1,0 +1,3 @@
+"""hybridcore: platform tooling; `hybridcore.packer` wraps HashiCorp Packer."""
+
+__version__ = "0.1.0"
