@@ -1,0 +1,254 @@
+"""hybridcore-packer: parse arguments, call one API function, print, return the exit code.
+
+Human text goes to stderr; ``--json`` prints the result object on stdout.
+Heavy modules are imported inside the command functions so that
+``--version`` and ``--help`` stay fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import sys
+from collections.abc import Sequence
+from importlib import resources
+from pathlib import Path
+from typing import TYPE_CHECKING, NoReturn
+
+from hybridcore import __version__
+
+if TYPE_CHECKING:
+    from hybridcore.packer.result import Result
+
+__all__ = ["main"]
+
+PROG = "hybridcore-packer"
+
+
+class _Parser(argparse.ArgumentParser):
+    """A usage error is a configuration error of ours: exit code 1, not argparse's 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        self.exit(1, f"{self.prog}: error: {message}\n")
+
+
+def _key_value(text: str) -> tuple[str, str]:
+    name, sep, value = text.partition("=")
+    if not sep or not name:
+        raise argparse.ArgumentTypeError(f"expected NAME=VALUE, got {text!r}")
+    return name, value
+
+
+def _positive(text: str) -> float:
+    value = float(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"expected a positive number of seconds, got {text!r}")
+    return value
+
+
+def _selection(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--var",
+        action="append",
+        type=_key_value,
+        default=[],
+        metavar="K=V",
+        help="template variable (never a secret: use env() and --secret-env)",
+    )
+    parser.add_argument("--var-file", action="append", default=[], metavar="FILE")
+    parser.add_argument("--only", action="append", default=[], metavar="BUILD")
+    parser.add_argument("--except", dest="except_", action="append", default=[], metavar="BUILD")
+    parser.add_argument(
+        "--secret-env",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="environment variable holding a secret: passed to Packer, redacted everywhere",
+    )
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog=PROG, description="Run Packer fmt, validate and build predictably.")
+    parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
+    parser.add_argument(
+        "--workdir",
+        default=None,
+        help="where records and logs are written (default: the current directory)",
+    )
+    parser.add_argument(
+        "--env",
+        default=os.environ.get("HYBRIDCORE_ENV", "dev"),
+        help="environment name, passed to Packer as HYBRIDCORE_ENV",
+    )
+    parser.add_argument(
+        "--packer",
+        default=None,
+        help="packer executable (default: $HYBRIDCORE_PACKER_BIN, else packer on PATH)",
+    )
+    parser.add_argument("--json", action="store_true", help="print the result as JSON on stdout")
+    parser.add_argument(
+        "--log-json",
+        default=None,
+        metavar="FILE",
+        help="also write log lines as JSON objects to FILE",
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug output")
+    parser.add_argument(
+        "--timeout",
+        type=_positive,
+        default=None,
+        metavar="SECONDS",
+        help="stop packer (gracefully) after this long",
+    )
+    parser.add_argument(
+        "--kill-after",
+        type=_positive,
+        default=120.0,
+        metavar="SECONDS",
+        help="kill packer this long after asking it to stop (default 120)",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    fmt = commands.add_parser("fmt", help="packer fmt")
+    fmt.add_argument("--check", action="store_true")
+    fmt.add_argument("--recursive", action="store_true")
+    fmt.add_argument("--diff", action="store_true")
+    fmt.add_argument("paths", nargs="+", metavar="PATH")
+
+    validate = commands.add_parser("validate", help="packer validate")
+    _selection(validate)
+    validate.add_argument("--syntax-only", action="store_true")
+    validate.add_argument("paths", nargs="+", metavar="PATH")
+
+    build = commands.add_parser("build", help="packer build")
+    _selection(build)
+    build.add_argument("--force", action="store_true")
+    build.add_argument(
+        "--on-error", default="cleanup", choices=["cleanup", "abort", "run-cleanup-provisioner"]
+    )
+    build.add_argument(
+        "--parallel-builds",
+        type=int,
+        default=None,
+        metavar="N",
+        help="packer's own -parallel-builds limit inside one process",
+    )
+    build.add_argument(
+        "--provisioner",
+        action="append",
+        default=None,
+        metavar="NAME",
+        help="enable this provisioner toggle (enable_NAME); others are disabled",
+    )
+    build.add_argument(
+        "--no-cache", action="store_true", help="give this run a private, empty packer cache"
+    )
+    build.add_argument("--cache-dir", default=None, metavar="DIR")
+    build.add_argument("paths", nargs="+", metavar="PATH")
+
+    schema = commands.add_parser("schema", help="print a JSON Schema")
+    schema.add_argument("name", choices=["result"])
+    return parser
+
+
+def _schema(name: str) -> int:
+    text = resources.files("hybridcore.packer").joinpath("schemas", f"{name}.schema.json")
+    sys.stdout.write(text.read_text(encoding="utf-8"))
+    return 0
+
+
+def _run(args: argparse.Namespace) -> Result:
+    import logging
+
+    from hybridcore import packer
+    from hybridcore.logs import init_logging
+
+    command_id = packer.new_command_id()
+    workdir = Path(args.workdir) if args.workdir else Path.cwd()
+    init_logging(
+        args.env,
+        "packer",
+        workdir / "logs" / "packer" / command_id,
+        json_lines=args.log_json,
+        console_level=logging.DEBUG if args.verbose else logging.INFO,
+    )
+    if args.command == "fmt":
+        return packer.fmt(
+            args.paths,
+            check=args.check,
+            recursive=args.recursive,
+            diff=args.diff,
+            workdir=args.workdir,
+            env=args.env,
+            packer=args.packer,
+            timeout=args.timeout,
+            kill_after=args.kill_after,
+            command_id=command_id,
+        )
+    if args.command == "validate":
+        return packer.validate(
+            args.paths,
+            dict(args.var),
+            var_files=args.var_file,
+            only=args.only,
+            except_=args.except_,
+            syntax_only=args.syntax_only,
+            secrets=args.secret_env,
+            workdir=args.workdir,
+            env=args.env,
+            packer=args.packer,
+            timeout=args.timeout,
+            kill_after=args.kill_after,
+            command_id=command_id,
+        )
+    return packer.build(
+        args.paths,
+        dict(args.var),
+        args.provisioner,
+        var_files=args.var_file,
+        only=args.only,
+        except_=args.except_,
+        force=args.force,
+        on_error=args.on_error,
+        parallel_builds=args.parallel_builds,
+        use_cache=not args.no_cache,
+        cache_dir=args.cache_dir,
+        secrets=args.secret_env,
+        workdir=args.workdir,
+        env=args.env,
+        packer=args.packer,
+        timeout=args.timeout,
+        kill_after=args.kill_after,
+        command_id=command_id,
+    )
+
+
+def _report(result: Result, as_json: bool) -> None:
+    if as_json:
+        sys.stdout.write(result.to_json())
+    status = "ok" if result.exit_code == 0 else f"exit {result.exit_code} ({result.classification})"
+    sys.stderr.write(f"{PROG}: {status}: {result.message}\n")
+    if result.exit_code and result.remediation and result.remediation not in result.message:
+        sys.stderr.write(f"{PROG}: hint: {result.remediation}\n")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    if args.command == "schema":
+        return _schema(args.name)
+    previous = signal.signal(signal.SIGTERM, signal.default_int_handler)
+    try:
+        result = _run(args)
+    except KeyboardInterrupt:
+        sys.stderr.write(f"{PROG}: interrupted before packer started\n")
+        return 2
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    _report(result, args.json)
+    return result.exit_code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

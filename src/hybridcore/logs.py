@@ -1,0 +1,160 @@
+"""Logging for hybridcore: one line format on the console and in a file.
+
+Every line reads ``[timestamp] LEVEL component command_id message``. A record
+whose message spans several lines (a batch of Packer output read in one go)
+is written as one such line per message line, so a flood of output costs one
+record per read instead of one per line. An optional JSON-lines sink writes
+one object per message line.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import json
+import logging
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import IO, Any
+
+from hybridcore.redaction import Redactor
+
+__all__ = [
+    "LOGGER_NAME",
+    "command_context",
+    "get_logger",
+    "init_logging",
+    "register_redactor",
+]
+
+LOGGER_NAME = "hybridcore.logs"
+LOG_FILE_NAME = "hybridcore.log"
+
+_command_id: contextvars.ContextVar[str] = contextvars.ContextVar("command_id", default="-")
+_state: dict[str, Any] = {"env": "-", "component": "hybridcore", "redactors": []}
+
+
+def get_logger(name: str | None = None) -> logging.Logger:
+    """A child of the ``hybridcore.logs`` logger."""
+    return logging.getLogger(f"{LOGGER_NAME}.{name}" if name else LOGGER_NAME)
+
+
+@contextmanager
+def command_context(command_id: str) -> Iterator[None]:
+    """Tag log records made in this context (this thread) with `command_id`."""
+    token = _command_id.set(command_id)
+    try:
+        yield
+    finally:
+        _command_id.reset(token)
+
+
+def register_redactor(redactor: Redactor) -> None:
+    """Scrub the secrets of `redactor` from every record that is not yet scrubbed."""
+    _state["redactors"].append(redactor)
+
+
+def _timestamp(created: float) -> str:
+    seconds = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(created))
+    return f"{seconds}.{int(created % 1 * 1000):03d}Z"
+
+
+class _ContextFilter(logging.Filter):
+    """Fill in env, component and command_id; scrub registered secrets."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        attrs = record.__dict__
+        attrs.setdefault("command_id", _command_id.get())
+        attrs.setdefault("component", _state["component"])
+        attrs["env"] = _state["env"]
+        if not getattr(record, "redacted", False):
+            message = record.getMessage()
+            for redactor in _state["redactors"]:
+                message = redactor(message)
+            record.msg, record.args, record.redacted = message, None, True
+        return True
+
+
+class LineFormatter(logging.Formatter):
+    """``[timestamp] LEVEL component command_id message``, once per message line."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        attrs = record.__dict__
+        head = (
+            f"[{_timestamp(record.created)}] {record.levelname} "
+            f"{attrs['component']} {attrs['command_id']} "
+        )
+        prefix = getattr(record, "prefix", "")
+        if prefix:
+            head += f"{prefix} | "
+        message = record.getMessage()
+        if "\n" in message:
+            text = "\n".join(head + line for line in message.split("\n"))
+        else:
+            text = head + message
+        if record.exc_info:
+            text += "\n" + self.formatException(record.exc_info)
+        return text
+
+
+class JsonLinesFormatter(logging.Formatter):
+    """One JSON object per message line."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        attrs = record.__dict__
+        base = {
+            "ts": _timestamp(record.created),
+            "level": record.levelname,
+            "env": attrs["env"],
+            "component": attrs["component"],
+            "command_id": attrs["command_id"],
+            "build": getattr(record, "prefix", None) or None,
+        }
+        return "\n".join(
+            json.dumps({**base, "message": line}, ensure_ascii=False)
+            for line in record.getMessage().split("\n")
+        )
+
+
+def init_logging(
+    env: str,
+    component: str,
+    artifact_dir: Path | str,
+    *,
+    json_lines: Path | str | None = None,
+    console_level: int = logging.INFO,
+    console: IO[str] | None = None,
+) -> Path:
+    """Send ``hybridcore.logs`` to the console, to ``artifact_dir/hybridcore.log``
+    and, if given, to a JSON-lines file. Returns the log file path.
+
+    Calling it again replaces the handlers of an earlier call.
+    """
+    _state["env"], _state["component"] = env, component
+    logger = logging.getLogger(LOGGER_NAME)
+    for handler in list(logger.handlers):
+        logger.removeHandler(handler)
+        handler.close()
+    logger.setLevel(logging.DEBUG)
+    logger.propagate = False
+
+    log_dir = Path(artifact_dir)
+    log_dir.mkdir(parents=True, exist_ok=True)
+    log_file = log_dir / LOG_FILE_NAME
+    handlers: list[tuple[logging.Handler, logging.Formatter, int]] = [
+        (logging.StreamHandler(console or sys.stderr), LineFormatter(), console_level),
+        (logging.FileHandler(log_file, encoding="utf-8"), LineFormatter(), logging.DEBUG),
+    ]
+    if json_lines is not None:
+        Path(json_lines).parent.mkdir(parents=True, exist_ok=True)
+        handlers.append(
+            (logging.FileHandler(json_lines, encoding="utf-8"), JsonLinesFormatter(), logging.DEBUG)
+        )
+    for handler, formatter, level in handlers:
+        handler.setFormatter(formatter)
+        handler.setLevel(level)
+        handler.addFilter(_ContextFilter())
+        logger.addHandler(handler)
+    return log_file

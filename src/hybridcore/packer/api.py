@@ -1,0 +1,439 @@
+"""fmt, validate and build: plan the packer invocations, run them, combine the result.
+
+Every command returns a `Result`, failures and refusals included; nothing here
+prints. Checks that need no Packer (paths, names, the secret policy) run first,
+so a refused command never starts a packer process.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets as token_source
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+
+from hybridcore.logs import command_context, get_logger, register_redactor
+from hybridcore.packer.argv import build_argv, fmt_argv, validate_argv
+from hybridcore.packer.errors import HybridcoreError
+from hybridcore.packer.manifest import resolve_manifest_output
+from hybridcore.packer.options import (
+    BuildOptions,
+    FmtOptions,
+    ValidateOptions,
+    check_build_names,
+    freeze_vars,
+)
+from hybridcore.packer.records import atomic_write_text
+from hybridcore.packer.result import Result, RunResult, rfc3339, severity
+from hybridcore.packer.runner import Invocation, Session, run_invocation
+from hybridcore.packer.secrets import SecretSet, check_command_line_vars, collect_secrets
+from hybridcore.packer.template import TOGGLE_PREFIX, TemplateInfo, read_template
+from hybridcore.packer.version import PackerBinary, locate_packer
+from hybridcore.redaction import Redactor
+
+__all__ = ["build", "fmt", "new_command_id", "validate"]
+
+Targets = str | os.PathLike[str] | Sequence[str | os.PathLike[str]]
+log = get_logger("packer")
+
+_SKIPPED_DIRS = {"packer_cache", "node_modules", "__pycache__"}
+
+
+def new_command_id() -> str:
+    """Sortable and unique: UTC time plus 32 random bits."""
+    return f"{datetime.now(UTC):%Y%m%dT%H%M%SZ}-{token_source.token_hex(4)}"
+
+
+def _config_error(message: str, remediation: str, rule: str) -> HybridcoreError:
+    return HybridcoreError(message, exit_code=1, rule=rule, remediation=remediation)
+
+
+def _resolve_targets(targets: Targets, cwd: Path) -> list[Path]:
+    items = [targets] if isinstance(targets, str | os.PathLike) else list(targets)
+    if not items:
+        raise _config_error(
+            "no template path given.", "Name a .pkr.hcl file or a directory.", "target_missing"
+        )
+    paths = [Path(item) for item in items]
+    for path in paths:
+        if not (cwd / path).exists():
+            raise _config_error(
+                f"template path '{path}' does not exist.",
+                "Pass an existing .pkr.hcl file or a directory holding .pkr.hcl files "
+                "(relative paths are taken from the current directory).",
+                "target_missing",
+            )
+    return paths
+
+
+def _check_var_files(var_files: Iterable[str | os.PathLike[str]], cwd: Path) -> tuple[str, ...]:
+    files = tuple(str(path) for path in var_files)
+    for path in files:
+        if not (cwd / path).is_file():
+            raise _config_error(
+                f"var file '{path}' does not exist.",
+                "Pass an existing .pkrvars.hcl (or .json) file with --var-file.",
+                "var_file_missing",
+            )
+    return files
+
+
+def _toggle_vars(
+    provisioners: Iterable[str] | None, templates: Iterable[TemplateInfo]
+) -> dict[str, bool]:
+    """`enable_<name>` = true for each named toggle, false for every other declared one."""
+    if provisioners is None:
+        return {}
+    declared = set().union(*(template.toggles for template in templates))
+    wanted = set(provisioners)
+    unknown = sorted(wanted - declared)
+    if unknown:
+        raise _config_error(
+            f"--provisioner {', '.join(unknown)}: the template declares no boolean variable "
+            f"{', '.join(TOGGLE_PREFIX + name for name in unknown)}.",
+            'Declare `variable "enable_<name>" { type = bool }` in the template and use it '
+            "to switch the provisioner; declared toggles: "
+            f"{', '.join(sorted(declared)) or 'none'}.",
+            "unknown_provisioner_toggle",
+        )
+    return {TOGGLE_PREFIX + name: name in wanted for name in sorted(declared)}
+
+
+def _check_var_values(variables: Mapping[str, str], secret_set: SecretSet) -> None:
+    for name, value in sorted(variables.items()):
+        if secret_set.redactor.contains_secret(value):
+            raise HybridcoreError(
+                f"refusing --var {name}=...: its value holds a secret value.",
+                exit_code=3,
+                rule="secret_on_command_line",
+                remediation="Read the secret in the template with env() and a sensitive "
+                "variable instead of passing it on the command line.",
+            )
+
+
+class _Command:
+    """State of one command while it runs; `finish` turns it into a Result."""
+
+    def __init__(
+        self,
+        command: str,
+        *,
+        workdir: str | os.PathLike[str] | None,
+        env: str,
+        cwd: str | os.PathLike[str] | None,
+        command_id: str | None,
+    ) -> None:
+        self.command = command
+        self.command_id = command_id or new_command_id()
+        self.started_at = datetime.now(UTC)
+        self.cwd = Path(cwd) if cwd is not None else Path.cwd()
+        self.workdir = (self.cwd / Path(workdir)) if workdir is not None else self.cwd
+        self.env = env
+        self.targets: list[str] = []
+        self.packer: PackerBinary | None = None
+        self.secrets = SecretSet(env={}, redactor=Redactor())
+        self.runs: list[RunResult] = []
+
+    def session(
+        self,
+        packer: PackerBinary,
+        *,
+        environ: Mapping[str, str],
+        cache_dir: Path | None,
+        timeout: float | None,
+        kill_after: float,
+    ) -> Session:
+        return Session(
+            command=self.command,
+            command_id=self.command_id,
+            workdir=self.workdir,
+            env_name=self.env,
+            packer=packer,
+            redactor=self.secrets.redactor,
+            secret_env=self.secrets.env,
+            cache_dir=cache_dir,
+            cwd=self.cwd,
+            base_environ=environ,
+            timeout=timeout,
+            kill_after=kill_after,
+        )
+
+    def run_all(self, session: Session, invocations: list[Invocation]) -> None:
+        try:
+            for invocation in invocations:
+                run = run_invocation(session, invocation)
+                self.runs.append(run)
+                if run.interrupted:
+                    break
+        finally:
+            session.cleanup()
+
+    def finish(self, error: HybridcoreError | None = None) -> Result:
+        finished_at = datetime.now(UTC)
+        log_dir = self.workdir / "logs" / "packer" / self.command_id
+        primary = max(self.runs, key=lambda run: severity(run.exit_code), default=None)
+        if error is not None:
+            exit_code, klass, rule = error.exit_code, _class_of(error.exit_code), error.rule
+            remediation, message = error.remediation, f"{self.command}: {error.message}"
+        elif primary is None:
+            exit_code, klass, rule, remediation = 0, "ok", "nothing_to_do", None
+            message = f"{self.command}: nothing to do."
+        else:
+            exit_code, klass, rule = primary.exit_code, primary.classification, primary.rule
+            remediation, message = primary.remediation, self._summary(primary)
+        result = Result(
+            command=self.command,  # type: ignore[arg-type]
+            command_id=self.command_id,
+            env=self.env,
+            exit_code=exit_code,
+            classification=klass,  # type: ignore[arg-type]
+            rule=rule,
+            remediation=remediation,
+            retryable=klass == "transient",
+            message=message,
+            argv=primary.argv if primary else [],
+            attempts=primary.attempts if primary else 0,
+            packer_version=self.packer.version_text if self.packer else None,
+            packer_exit_code=primary.packer_exit_code if primary else None,
+            stdout=primary.stdout if primary else "",
+            stderr=primary.stderr if primary else "",
+            manifest_path=next((r.manifest_path for r in self.runs if r.manifest_path), None),
+            artifacts=[artifact for run in self.runs for artifact in run.artifacts],
+            secrets=self.secrets.names,
+            log_paths=[path for run in self.runs for path in run.log_paths],
+            result_path=str(log_dir / "result.json"),
+            workdir=str(self.workdir),
+            targets=self.targets,
+            started_at=rfc3339(self.started_at),
+            finished_at=rfc3339(finished_at),
+            duration_s=round((finished_at - self.started_at).total_seconds(), 3),
+            runs=self.runs,
+        )
+        try:
+            atomic_write_text(log_dir / "result.json", self.secrets.redactor(result.to_json()))
+        except OSError as exc:
+            log.error("could not store the result in %s: %s", log_dir, exc.strerror)
+            result = result.model_copy(update={"result_path": None})
+        return result
+
+    def _summary(self, primary: RunResult) -> str:
+        what = f"{self.command} of {', '.join(self.targets)}"
+        if primary.exit_code == 0:
+            count = sum(len(run.artifacts) for run in self.runs)
+            tail = f", {count} artifact(s)" if self.command == "build" else ""
+            return f"{what} succeeded in {primary.duration_s:.1f} s{tail}."
+        return (
+            f"{what} failed ({primary.classification}: {primary.rule}, packer exit status "
+            f"{primary.packer_exit_code}, {primary.attempts} attempt(s)). "
+            f"{primary.remediation} Raw log: {primary.log_paths[-1] if primary.log_paths else '-'}"
+        )
+
+
+def _class_of(exit_code: int) -> str:
+    return {0: "ok", 1: "config", 2: "transient", 3: "security"}[exit_code]
+
+
+def _hcl_dirs(root: Path) -> list[Path]:
+    """Directories under `root` holding HCL2 files, for `fmt -recursive` on Packer < 1.7."""
+    found = []
+    for current, dirs, files in os.walk(root):
+        dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d not in _SKIPPED_DIRS)
+        if any(name.endswith((".pkr.hcl", ".pkrvars.hcl")) for name in files):
+            found.append(Path(current))
+    return found
+
+
+def fmt(
+    targets: Targets,
+    *,
+    check: bool = False,
+    recursive: bool = False,
+    diff: bool = False,
+    write: bool = True,
+    workdir: str | os.PathLike[str] | None = None,
+    env: str = "dev",
+    packer: str | None = None,
+    cwd: str | os.PathLike[str] | None = None,
+    timeout: float | None = None,
+    kill_after: float = 120.0,
+    command_id: str | None = None,
+) -> Result:
+    """``packer fmt`` over each target; `recursive` works on every Packer version."""
+    state = _Command("fmt", workdir=workdir, env=env, cwd=cwd, command_id=command_id)
+    with command_context(state.command_id):
+        try:
+            paths = _resolve_targets(targets, state.cwd)
+            state.targets = [str(path) for path in paths]
+            options = FmtOptions(check=check, recursive=recursive, diff=diff, write=write)
+            state.packer = binary = locate_packer(packer)
+            invocations = []
+            for path in paths:
+                walk = recursive and not binary.at_least(1, 7) and (state.cwd / path).is_dir()
+                for target in _hcl_dirs(state.cwd / path) if walk else [path]:
+                    shown = os.path.relpath(target, state.cwd) if walk else str(target)
+                    argv = fmt_argv(binary, options, shown)
+                    invocations.append(Invocation(label=shown, target=shown, argv=argv))
+            session = state.session(
+                binary, environ=os.environ, cache_dir=None, timeout=timeout, kill_after=kill_after
+            )
+            state.run_all(session, invocations)
+        except HybridcoreError as error:
+            return state.finish(error)
+        return state.finish()
+
+
+def _prepare(
+    state: _Command,
+    targets: Targets,
+    variables: Mapping[str, object] | None,
+    provisioners: Iterable[str] | None,
+    secrets: Iterable[str],
+    environ: Mapping[str, str],
+) -> tuple[list[Path], dict[Path, TemplateInfo], tuple[tuple[str, str], ...]]:
+    """Targets, template facts and the variables to pass, after the secret policy."""
+    paths = _resolve_targets(targets, state.cwd)
+    state.targets = [str(path) for path in paths]
+    frozen = freeze_vars(variables)
+    templates = {path: read_template(state.cwd / path) for path in paths}
+    merged = TemplateInfo(
+        files=(),
+        variables={k: v for t in templates.values() for k, v in t.variables.items()},
+    )
+    check_command_line_vars((name for name, _ in frozen), merged)
+    state.secrets = collect_secrets(secrets, templates.values(), environ)
+    register_redactor(state.secrets.redactor)
+    _check_var_values(dict(frozen), state.secrets)
+    toggles = freeze_vars(_toggle_vars(provisioners, templates.values()))
+    explicit = {name for name, _ in frozen}
+    combined = tuple(sorted(frozen + tuple(p for p in toggles if p[0] not in explicit)))
+    return paths, templates, combined
+
+
+def validate(
+    targets: Targets,
+    vars: Mapping[str, object] | None = None,
+    *,
+    var_files: Iterable[str | os.PathLike[str]] = (),
+    only: Iterable[str] = (),
+    except_: Iterable[str] = (),
+    syntax_only: bool = False,
+    secrets: Iterable[str] = (),
+    workdir: str | os.PathLike[str] | None = None,
+    env: str = "dev",
+    packer: str | None = None,
+    cwd: str | os.PathLike[str] | None = None,
+    timeout: float | None = None,
+    kill_after: float = 120.0,
+    command_id: str | None = None,
+) -> Result:
+    """``packer validate`` of each target template."""
+    state = _Command("validate", workdir=workdir, env=env, cwd=cwd, command_id=command_id)
+    environ = dict(os.environ)
+    with command_context(state.command_id):
+        try:
+            paths, _, variables = _prepare(state, targets, vars, None, secrets, environ)
+            options = ValidateOptions(
+                vars=variables,
+                var_files=_check_var_files(var_files, state.cwd),
+                only=check_build_names(only, "--only"),
+                except_=check_build_names(except_, "--except"),
+                syntax_only=syntax_only,
+            )
+            state.packer = binary = locate_packer(packer)
+            invocations = [
+                Invocation(
+                    label=_label(path, options.only),
+                    target=str(path),
+                    argv=validate_argv(binary, options, str(path)),
+                )
+                for path in paths
+            ]
+            session = state.session(
+                binary, environ=environ, cache_dir=None, timeout=timeout, kill_after=kill_after
+            )
+            state.run_all(session, invocations)
+        except HybridcoreError as error:
+            return state.finish(error)
+        return state.finish()
+
+
+def _label(path: Path, only: tuple[str, ...]) -> str:
+    """Log prefix of a run: the build name when exactly one is selected, else the template."""
+    if len(only) == 1 and "*" not in only[0]:
+        return only[0]
+    return path.name or str(path)
+
+
+def build(
+    targets: Targets,
+    vars: Mapping[str, object] | None = None,
+    provisioners: Iterable[str] | None = None,
+    *,
+    var_files: Iterable[str | os.PathLike[str]] = (),
+    only: Iterable[str] = (),
+    except_: Iterable[str] = (),
+    force: bool = False,
+    on_error: str = "cleanup",
+    parallel_builds: int | None = None,
+    use_cache: bool = True,
+    cache_dir: str | os.PathLike[str] | None = None,
+    secrets: Iterable[str] = (),
+    workdir: str | os.PathLike[str] | None = None,
+    env: str = "dev",
+    packer: str | None = None,
+    cwd: str | os.PathLike[str] | None = None,
+    timeout: float | None = None,
+    kill_after: float = 120.0,
+    command_id: str | None = None,
+) -> Result:
+    """``packer build`` of each target template, with artifacts and the captured manifest."""
+    state = _Command("build", workdir=workdir, env=env, cwd=cwd, command_id=command_id)
+    environ = dict(os.environ)
+    with command_context(state.command_id):
+        try:
+            paths, templates, variables = _prepare(
+                state, targets, vars, provisioners, secrets, environ
+            )
+            options = BuildOptions(
+                vars=variables,
+                var_files=_check_var_files(var_files, state.cwd),
+                only=check_build_names(only, "--only"),
+                except_=check_build_names(except_, "--except"),
+                force=force,
+                on_error=on_error,
+                parallel_builds=parallel_builds,
+            )
+            state.packer = binary = locate_packer(packer)
+            invocations = []
+            for path in paths:
+                full = state.cwd / path
+                template_dir = full if full.is_dir() else full.parent
+                outputs = (
+                    resolve_manifest_output(expr, template_dir, state.cwd)
+                    for expr in templates[path].manifest_outputs
+                )
+                invocations.append(
+                    Invocation(
+                        label=_label(path, options.only),
+                        target=str(path),
+                        argv=build_argv(binary, options, str(path)),
+                        machine_readable=options.machine_readable,
+                        manifest_outputs=tuple(out for out in outputs if out is not None),
+                    )
+                )
+            chosen_cache = None
+            if use_cache:
+                chosen_cache = Path(cache_dir) if cache_dir else state.workdir / "packer_cache"
+                chosen_cache = state.cwd / chosen_cache
+            session = state.session(
+                binary,
+                environ=environ,
+                cache_dir=chosen_cache,
+                timeout=timeout,
+                kill_after=kill_after,
+            )
+            state.run_all(session, invocations)
+        except HybridcoreError as error:
+            return state.finish(error)
+        return state.finish()

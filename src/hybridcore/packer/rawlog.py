@@ -1,0 +1,78 @@
+"""Packer's debug log, scrubbed before it touches the disk.
+
+``PACKER_LOG_PATH`` points at a named pipe in a private temporary directory;
+a thread reads it, scrubs every line and appends it to the real raw log file.
+A secret therefore never rests in a raw log, not even after a crash. The
+reader holds a spare write end of the pipe until Packer has exited, so it
+never sees end-of-file before Packer has even opened the pipe.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import threading
+from pathlib import Path
+from types import TracebackType
+
+from hybridcore.packer.stream import read_blocks
+from hybridcore.redaction import Redactor
+
+__all__ = ["RawLogPipe"]
+
+_JOIN_TIMEOUT_S = 10.0
+
+
+class RawLogPipe:
+    """Context manager: ``with RawLogPipe(path, redactor) as pipe: run(env=pipe.path)``."""
+
+    def __init__(self, destination: Path, redactor: Redactor) -> None:
+        self.destination = destination
+        self._redactor = redactor
+        self._dir = Path(tempfile.mkdtemp(prefix="hybridcore-log-"))
+        self.path = self._dir / "packer.log"
+        self._thread: threading.Thread | None = None
+        self._spare_writer = -1
+        self.error: str | None = None
+
+    def __enter__(self) -> RawLogPipe:
+        os.mkfifo(self.path, 0o600)
+        reader = os.open(self.path, os.O_RDONLY | os.O_NONBLOCK)
+        self._spare_writer = os.open(self.path, os.O_WRONLY | os.O_NONBLOCK)
+        os.set_blocking(reader, True)
+        self.destination.parent.mkdir(parents=True, exist_ok=True)
+        self._thread = threading.Thread(
+            target=self._copy, args=(reader,), name=f"rawlog:{self.destination.name}", daemon=True
+        )
+        self._thread.start()
+        return self
+
+    def _copy(self, reader: int) -> None:
+        try:
+            fd = os.open(self.destination, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+            with os.fdopen(fd, "w", encoding="utf-8", errors="backslashreplace") as out:
+                for block in read_blocks(reader, self._redactor):
+                    out.write(block)
+                    out.write("\n")
+        except OSError as exc:
+            self.error = f"{self.destination}: {exc.strerror}"
+            while os.read(reader, 1 << 16):  # keep draining so Packer never blocks
+                pass
+        finally:
+            os.close(reader)
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self._spare_writer >= 0:
+            os.close(self._spare_writer)
+            self._spare_writer = -1
+        if self._thread is not None:
+            self._thread.join(_JOIN_TIMEOUT_S)
+            if self._thread.is_alive():
+                self.error = f"{self.destination}: a process still holds the log pipe open"
+        shutil.rmtree(self._dir, ignore_errors=True)

@@ -1,0 +1,122 @@
+"""The versioned result object every command returns, failures included."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+__all__ = [
+    "SCHEMA_VERSION",
+    "Artifact",
+    "Result",
+    "RunResult",
+    "result_schema",
+    "rfc3339",
+    "severity",
+]
+
+SCHEMA_VERSION: Literal["1.0"] = "1.0"
+
+Classification = Literal["ok", "config", "transient", "security"]
+Command = Literal["fmt", "validate", "build"]
+
+# Most severe first when runs are combined: a security violation needs a person, a
+# configuration error needs an input fix (a retry cannot help), a transient one a retry.
+_SEVERITY = {3: 3, 1: 2, 2: 1, 0: 0}
+
+
+def severity(exit_code: int) -> int:
+    return _SEVERITY.get(exit_code, 2)
+
+
+def rfc3339(moment: datetime) -> str:
+    """UTC timestamp as RFC 3339 with millisecond precision and a `Z` suffix."""
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Artifact(_Model):
+    """One artifact as Packer's `-machine-readable` output reports it."""
+
+    build: str = Field(description="Packer build name, e.g. null.vsphere")
+    index: int = Field(description="Position in Packer's artifact list for the build")
+    builder_id: str | None = Field(description="e.g. mitchellh.amazonebs, packer.file")
+    id: str | None = Field(description="Packer's artifact ID, verbatim")
+    description: str | None = Field(description="Packer's human text for the artifact")
+    files: list[str] = Field(description="Files the artifact consists of")
+
+
+class RunResult(_Model):
+    """One packer invocation (with its retry, if any)."""
+
+    label: str
+    target: str
+    argv: list[str] = Field(description="Full argv of the last attempt; never holds a secret")
+    exit_code: int = Field(ge=0, le=3)
+    classification: Classification
+    rule: str = Field(description="Name of the classification rule that decided")
+    remediation: str | None
+    retryable: bool
+    attempts: int = Field(ge=0)
+    packer_exit_code: int | None
+    stdout: str = Field(description="Scrubbed stdout tail of the last attempt")
+    stderr: str = Field(description="Scrubbed stderr tail of the last attempt")
+    stdout_truncated: bool
+    stderr_truncated: bool
+    timed_out: bool
+    interrupted: bool
+    manifest_path: str | None = Field(description="This run's entries of the Packer manifest")
+    artifacts: list[Artifact]
+    log_paths: list[str] = Field(description="Scrubbed raw Packer logs, one per attempt")
+    started_at: str
+    finished_at: str
+    duration_s: float
+
+
+class Result(_Model):
+    """What a command did. `exit_code` follows the 0/1/2/3 table."""
+
+    schema_version: Literal["1.0"] = SCHEMA_VERSION
+    command: Command
+    command_id: str
+    env: str
+    exit_code: int = Field(ge=0, le=3)
+    classification: Classification
+    rule: str
+    remediation: str | None
+    retryable: bool
+    message: str = Field(description="One-paragraph summary; names the input and the fix")
+    argv: list[str] = Field(description="argv of the primary (most severe) run")
+    attempts: int = Field(ge=0)
+    packer_version: str | None
+    packer_exit_code: int | None
+    stdout: str
+    stderr: str
+    manifest_path: str | None
+    artifacts: list[Artifact]
+    secrets: list[str] = Field(description="Names (never values) of secret variables passed")
+    log_paths: list[str]
+    result_path: str | None = Field(description="Where this result is stored as JSON")
+    workdir: str
+    targets: list[str]
+    started_at: str
+    finished_at: str
+    duration_s: float
+    runs: list[RunResult] = Field(description="Every packer invocation, in order")
+
+    def to_json(self) -> str:
+        return json.dumps(self.model_dump(mode="json"), indent=2, sort_keys=True) + "\n"
+
+
+def result_schema() -> dict[str, Any]:
+    """The JSON Schema of `Result`, as shipped in ``schemas/result.schema.json``."""
+    schema = Result.model_json_schema()
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["$id"] = f"urn:hybridcore:packer:result:{SCHEMA_VERSION}"
+    return schema

@@ -1,0 +1,189 @@
+"""Run one planned packer invocation: raw log, environment, retry, classification."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from hybridcore.logs import get_logger
+from hybridcore.packer.classify import Classification, classify
+from hybridcore.packer.environment import child_environment
+from hybridcore.packer.errors import HybridcoreError
+from hybridcore.packer.manifest import artifacts_from_lines, capture_manifest
+from hybridcore.packer.process import ProcessOutcome, run_process
+from hybridcore.packer.rawlog import RawLogPipe
+from hybridcore.packer.records import safe_name
+from hybridcore.packer.result import RunResult, rfc3339
+from hybridcore.packer.version import PackerBinary
+from hybridcore.redaction import Redactor
+
+__all__ = ["Invocation", "Session", "run_invocation"]
+
+MAX_ATTEMPTS = 2
+log = get_logger("packer")
+
+_INTERRUPTED = Classification(
+    2,
+    "transient",
+    "interrupted",
+    "The run was interrupted (Ctrl-C or SIGTERM) and Packer was asked to clean up; run the "
+    "command again when ready. Check the cloud console for resources a forced kill may leave.",
+)
+_TIMED_OUT = Classification(
+    2,
+    "transient",
+    "timeout",
+    "Packer did not finish within --timeout; a slow mirror or API retries well. If it "
+    "repeats, raise --timeout or look in the raw log for the step that hangs.",
+)
+
+
+@dataclass
+class Session:
+    """What every invocation of one command shares."""
+
+    command: str
+    command_id: str
+    workdir: Path
+    env_name: str
+    packer: PackerBinary
+    redactor: Redactor
+    secret_env: dict[str, str]
+    cache_dir: Path | None
+    cwd: Path
+    base_environ: Mapping[str, str]
+    timeout: float | None = None
+    kill_after: float = 120.0
+    private_dirs: list[Path] = field(default_factory=list)
+
+    @property
+    def log_dir(self) -> Path:
+        return self.workdir / "logs" / "packer" / self.command_id
+
+    def cleanup(self) -> None:
+        for path in self.private_dirs:
+            shutil.rmtree(path, ignore_errors=True)
+
+
+@dataclass(frozen=True)
+class Invocation:
+    """One packer process to run (and retry once if it fails transiently)."""
+
+    label: str
+    target: str
+    argv: list[str]
+    machine_readable: bool = False
+    manifest_outputs: tuple[Path, ...] = ()
+
+
+def _classify(command: str, outcome: ProcessOutcome) -> Classification:
+    if outcome.interrupted:
+        return _INTERRUPTED
+    if outcome.timed_out:
+        return _TIMED_OUT
+    return classify(command, outcome.returncode, outcome.failure_text)
+
+
+def _cache_dir(session: Session) -> Path:
+    if session.cache_dir is not None:
+        session.cache_dir.mkdir(parents=True, exist_ok=True)
+        return session.cache_dir
+    session.cache_dir = Path(tempfile.mkdtemp(prefix="hybridcore-cache-"))
+    session.private_dirs.append(session.cache_dir)
+    return session.cache_dir
+
+
+def _attempt(session: Session, inv: Invocation, raw_log: Path) -> ProcessOutcome:
+    with RawLogPipe(raw_log, session.redactor) as pipe:
+        env = child_environment(
+            session.base_environ,
+            log_path=pipe.path,
+            hybridcore_env=session.env_name,
+            cache_dir=_cache_dir(session),
+            secrets=session.secret_env,
+        )
+        try:
+            outcome = run_process(
+                inv.argv,
+                env=env,
+                cwd=session.cwd,
+                redactor=session.redactor,
+                label=inv.label,
+                command_id=session.command_id,
+                timeout=session.timeout,
+                kill_after=session.kill_after,
+                machine_readable=inv.machine_readable,
+            )
+        except OSError as exc:
+            raise HybridcoreError(
+                f"could not start {inv.argv[0]}: {exc.strerror}.",
+                exit_code=1,
+                rule="packer_not_runnable",
+                remediation="Check that --packer names an executable file you may run.",
+            ) from exc
+    if pipe.error:
+        outcome.warnings.append(f"raw log incomplete: {pipe.error}")
+    return outcome
+
+
+def run_invocation(session: Session, inv: Invocation) -> RunResult:
+    """Run `inv`, retrying once on a transient failure, and describe what happened."""
+    run_dir = session.log_dir / safe_name(inv.label)
+    log_paths: list[str] = []
+    outcome: ProcessOutcome | None = None
+    verdict = _INTERRUPTED
+    attempt = 0
+    started = time.time()
+    first_started_at = None
+    for attempt in range(1, MAX_ATTEMPTS + 1):
+        raw_log = run_dir / f"attempt-{attempt}.packer.log"
+        log_paths.append(str(raw_log))
+        outcome = _attempt(session, inv, raw_log)
+        first_started_at = first_started_at or outcome.started_at
+        for warning in outcome.warnings:
+            log.warning(warning, extra={"prefix": inv.label})
+        verdict = _classify(session.command, outcome)
+        if verdict.klass != "transient" or outcome.interrupted or attempt == MAX_ATTEMPTS:
+            break
+        log.warning(
+            "transient failure (%s): retrying once", verdict.rule, extra={"prefix": inv.label}
+        )
+    assert outcome is not None and first_started_at is not None
+
+    manifest_path = None
+    for index, source in enumerate(inv.manifest_outputs):
+        destination = run_dir / ("manifest.json" if index == 0 else f"manifest-{index}.json")
+        if capture_manifest(source, destination, started - 1, session.redactor):
+            manifest_path = manifest_path or str(destination)
+
+    remediation = verdict.remediation
+    if verdict.klass == "transient" and attempt > 1:
+        remediation = f"Failed {attempt} times; escalate. {remediation}"
+    return RunResult(
+        label=inv.label,
+        target=inv.target,
+        argv=inv.argv,
+        exit_code=verdict.exit_code,
+        classification=verdict.klass,  # type: ignore[arg-type]
+        rule=verdict.rule,
+        remediation=remediation,
+        retryable=verdict.retryable,
+        attempts=attempt,
+        packer_exit_code=outcome.returncode,
+        stdout=outcome.stdout,
+        stderr=outcome.stderr,
+        stdout_truncated=outcome.stdout_truncated,
+        stderr_truncated=outcome.stderr_truncated,
+        timed_out=outcome.timed_out,
+        interrupted=outcome.interrupted,
+        manifest_path=manifest_path,
+        artifacts=artifacts_from_lines(outcome.artifact_lines),
+        log_paths=[p for p in log_paths if Path(p).exists()],
+        started_at=rfc3339(first_started_at),
+        finished_at=rfc3339(outcome.finished_at),
+        duration_s=round((outcome.finished_at - first_started_at).total_seconds(), 3),
+    )

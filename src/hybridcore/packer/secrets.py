@@ -1,0 +1,90 @@
+"""Secret policy: secrets reach Packer only as environment variables.
+
+A ``--var`` for a variable the template declares ``sensitive``, or whose name
+looks like a credential, is refused before Packer starts (exit code 3). The
+values of ``--secret-env`` variables and of every environment variable a
+sensitive template variable reads with ``env()`` are registered for redaction.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from hybridcore.packer.errors import HybridcoreError
+from hybridcore.packer.template import TemplateInfo
+from hybridcore.redaction import Redactor
+
+__all__ = ["CREDENTIAL_NAME", "SecretSet", "check_command_line_vars", "collect_secrets"]
+
+CREDENTIAL_NAME = re.compile(
+    r"(passw(or)?d|passphrase|secret|token|api_?key|access_?key|private_?key|"
+    r"credential|client_secret|auth_?key|session_key|sas_key|connection_string)",
+    re.IGNORECASE,
+)
+
+_HINT = (
+    "Pass secrets as environment variables only: declare the variable with "
+    '`default = env("NAME")` and `sensitive = true` in the template, export NAME, and run '
+    "with `--secret-env NAME`. Values on a command line are visible to every user of the "
+    "machine (ps, /proc) and end up in shell history and CI logs."
+)
+
+
+@dataclass(frozen=True)
+class SecretSet:
+    """Secret environment variables (name -> value) and the redactor for their values."""
+
+    env: dict[str, str]
+    redactor: Redactor
+
+    @property
+    def names(self) -> list[str]:
+        return sorted(self.env)
+
+
+def check_command_line_vars(names: Iterable[str], template: TemplateInfo | None) -> None:
+    """Refuse variables on the command line that are, or look like, secrets."""
+    sensitive = template.sensitive_variables if template else set()
+    for name in sorted(names):
+        reason = None
+        if name in sensitive:
+            reason = "is declared `sensitive = true` in the template"
+        elif CREDENTIAL_NAME.search(name):
+            reason = "has a name that looks like a credential"
+        if reason:
+            raise HybridcoreError(
+                f"refusing --var {name}=...: the variable {reason}, and secrets must never "
+                "be put on a command line.",
+                exit_code=3,
+                rule="secret_on_command_line",
+                remediation=_HINT,
+            )
+
+
+def collect_secrets(
+    explicit: Iterable[str],
+    templates: Iterable[TemplateInfo],
+    environ: Mapping[str, str],
+) -> SecretSet:
+    """Gather secret values from the caller's environment.
+
+    An explicit ``--secret-env`` name must be set; names a template reads are
+    secret when set and silently absent otherwise (Packer then uses the default).
+    """
+    values: dict[str, str] = {}
+    for name in explicit:
+        if name not in environ:
+            raise HybridcoreError(
+                f"--secret-env {name}: the variable is not set in the environment.",
+                exit_code=1,
+                rule="secret_env_missing",
+                remediation=f"Export {name} before running, or drop --secret-env {name}.",
+            )
+        values[name] = environ[name]
+    for template in templates:
+        for name in template.secret_env_names:
+            if environ.get(name):
+                values[name] = environ[name]
+    return SecretSet(env=values, redactor=Redactor(values.values()))

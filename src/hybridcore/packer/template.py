@@ -1,0 +1,144 @@
+"""What the tool needs to know about a template before Packer runs.
+
+Read with python-hcl2: declared variables (sensitive or not, which environment
+variables their defaults read with ``env()``), provisioner toggles
+(``enable_<name>`` booleans) and the outputs of ``manifest`` post-processors.
+A template python-hcl2 cannot parse is left for Packer to report; the tool
+then falls back to a plain scan for ``env("NAME")`` and treats every such
+variable as a secret, so redaction never depends on a successful parse.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+__all__ = ["TemplateInfo", "Variable", "read_template", "template_files"]
+
+_ENV_CALL = re.compile(r"""\benv\(\s*"([^"]+)"\s*\)""")
+TOGGLE_PREFIX = "enable_"
+
+
+@dataclass(frozen=True)
+class Variable:
+    name: str
+    sensitive: bool
+    env_reads: tuple[str, ...] = ()
+    is_bool: bool = False
+
+
+@dataclass(frozen=True)
+class TemplateInfo:
+    """Facts read from the template files of one target."""
+
+    files: tuple[Path, ...]
+    variables: dict[str, Variable] = field(default_factory=dict)
+    manifest_outputs: tuple[str, ...] = ()
+    parse_error: str | None = None
+    fallback_secret_env: tuple[str, ...] = ()
+
+    @property
+    def sensitive_variables(self) -> set[str]:
+        return {v.name for v in self.variables.values() if v.sensitive}
+
+    @property
+    def secret_env_names(self) -> set[str]:
+        """Environment variables whose values are secrets for this template."""
+        names = set(self.fallback_secret_env)
+        for variable in self.variables.values():
+            if variable.sensitive:
+                names.update(variable.env_reads)
+                names.add(f"PKR_VAR_{variable.name}")
+        return names
+
+    @property
+    def toggles(self) -> set[str]:
+        """Provisioner toggle names: `enable_<name>` boolean variables, without the prefix."""
+        return {
+            v.name.removeprefix(TOGGLE_PREFIX)
+            for v in self.variables.values()
+            if v.name.startswith(TOGGLE_PREFIX) and v.is_bool
+        }
+
+
+def template_files(target: Path) -> tuple[Path, ...]:
+    """The HCL2 template files Packer reads for `target` (a file or a directory)."""
+    if target.is_dir():
+        return tuple(sorted(target.glob("*.pkr.hcl")))
+    return (target,) if target.is_file() else ()
+
+
+def _unquote(value: Any) -> str:
+    text = str(value)
+    if len(text) >= 2 and text[0] == text[-1] == '"':
+        return text[1:-1]
+    return text
+
+
+def _blocks(doc: dict[str, Any], kind: str) -> list[tuple[str, dict[str, Any]]]:
+    """Labelled blocks of `kind` as (label, body) pairs."""
+    found = []
+    for entry in doc.get(kind, []):
+        for label, body in entry.items():
+            if isinstance(body, dict):
+                found.append((_unquote(label), body))
+    return found
+
+
+def _variables(doc: dict[str, Any]) -> dict[str, Variable]:
+    variables = {}
+    for name, body in _blocks(doc, "variable"):
+        default = str(body.get("default", ""))
+        variables[name] = Variable(
+            name=name,
+            sensitive=body.get("sensitive") is True,
+            env_reads=tuple(sorted(set(_ENV_CALL.findall(default.replace('\\"', '"'))))),
+            is_bool=_unquote(body.get("type", "")) == "bool",
+        )
+    return variables
+
+
+def _manifest_outputs(doc: dict[str, Any]) -> list[str]:
+    outputs = []
+    for build in doc.get("build", []):
+        groups = [build.get("post-processor", [])]
+        groups += [chain.get("post-processor", []) for chain in build.get("post-processors", [])]
+        for group in groups:
+            for kind, body in (item for entry in group for item in entry.items()):
+                if _unquote(kind) == "manifest" and isinstance(body, dict):
+                    outputs.append(_unquote(body.get("output", "packer-manifest.json")))
+    return outputs
+
+
+def read_template(target: Path) -> TemplateInfo:
+    """Read the facts of `target`; never raises on a template Packer would reject."""
+    import hcl2  # imported here: python-hcl2 takes ~0.1 s to load its grammar
+
+    files = template_files(target)
+    variables: dict[str, Variable] = {}
+    outputs: list[str] = []
+    errors: list[str] = []
+    fallback: set[str] = set()
+    for path in files:
+        try:
+            text = path.read_text(encoding="utf-8", errors="replace")
+        except OSError as exc:
+            errors.append(f"{path}: {exc.strerror}")
+            continue
+        try:
+            doc = hcl2.loads(text)
+        except Exception as exc:  # python-hcl2 raises lark errors of many types
+            errors.append(f"{path}: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}")
+            fallback.update(_ENV_CALL.findall(text))
+            continue
+        variables.update(_variables(doc))
+        outputs += _manifest_outputs(doc)
+    return TemplateInfo(
+        files=files,
+        variables=variables,
+        manifest_outputs=tuple(outputs),
+        parse_error="; ".join(errors) or None,
+        fallback_secret_env=tuple(sorted(fallback)),
+    )

@@ -1,0 +1,73 @@
+"""Replace secret values with a placeholder, in every form Packer prints them."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+
+__all__ = ["PLACEHOLDER", "Redactor", "secret_forms"]
+
+PLACEHOLDER = "<sensitive>"
+
+# Lines of a multi-line secret shorter than this are too common to redact alone.
+_MIN_LINE_FORM = 4
+
+
+def secret_forms(value: str) -> set[str]:
+    """Every spelling of `value` that can appear in Packer output or logs."""
+    forms = {value}
+    forms.add(json.dumps(value)[1:-1])  # JSON-escaped
+    machine = value.replace(",", "%!(PACKER_COMMA)").replace("\r", "\\r").replace("\n", "\\n")
+    forms.add(machine)  # -machine-readable escaping
+    forms.add(value.replace("'", "'\"'\"'"))  # inside single quotes, sh style
+    forms.add(value.replace("'", "'\\''"))  # inside single quotes, sh style (alt)
+    forms.add(value.replace("'", "''"))  # inside single quotes, PowerShell style
+    forms.add(value.replace("\\", "\\\\").replace('"', '\\"'))  # inside double quotes
+    forms.add(value.replace("`", "``").replace('"', '`"'))  # PowerShell double quotes
+    if "\n" in value:
+        forms.update(
+            line.strip() for line in value.splitlines() if len(line.strip()) >= _MIN_LINE_FORM
+        )
+    forms.discard("")
+    return forms
+
+
+class Redactor:
+    """Holds registered secret values and scrubs them from text.
+
+    Forms are replaced longest first so a longer spelling is never left half
+    scrubbed by a shorter one.
+    """
+
+    def __init__(self, secrets: Iterable[str] = ()) -> None:
+        self._forms: list[str] = []
+        self._values: set[str] = set()
+        self.add(*secrets)
+
+    def add(self, *secrets: str) -> None:
+        """Register more secret values; empty values are ignored."""
+        fresh = {s for s in secrets if s and s not in self._values}
+        if not fresh:
+            return
+        self._values |= fresh
+        forms = set(self._forms)
+        for value in fresh:
+            forms |= secret_forms(value)
+        self._forms = sorted(forms, key=lambda f: (-len(f), f))
+
+    @property
+    def active(self) -> bool:
+        return bool(self._forms)
+
+    @property
+    def longest_form(self) -> int:
+        return len(self._forms[0]) if self._forms else 0
+
+    def __call__(self, text: str) -> str:
+        for form in self._forms:
+            if form in text:
+                text = text.replace(form, PLACEHOLDER)
+        return text
+
+    def contains_secret(self, text: str) -> bool:
+        return any(form in text for form in self._forms)
