@@ -1,0 +1,89 @@
+"""Shared fixtures: a fake packer for argv/environment/classification tests."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import stat
+import sys
+import textwrap
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+EXAMPLE = REPO / "examples" / "hybrid"
+
+FAKE_PACKER = '''#!{python}
+"""A stand-in packer: records argv and environment, prints a script, exits."""
+import json, os, sys, time
+from pathlib import Path
+here = Path(__file__).parent
+if sys.argv[1:2] == ["version"]:
+    print("Packer v{version}")
+    sys.exit(0)
+calls = here / "calls.jsonl"
+with calls.open("a") as f:
+    f.write(json.dumps({{"argv": sys.argv, "env": dict(os.environ), "cwd": os.getcwd()}}) + "\\n")
+script = json.loads((here / "script.json").read_text())
+attempt = sum(1 for _ in calls.open())
+step = script[min(attempt, len(script)) - 1]
+log_path = os.environ.get("PACKER_LOG_PATH")
+if log_path and step.get("log"):
+    with open(log_path, "a") as log:
+        log.write(step["log"])
+sys.stdout.write(step.get("stdout", ""))
+sys.stdout.flush()
+sys.stderr.write(step.get("stderr", ""))
+sys.stderr.flush()
+time.sleep(step.get("sleep", 0))
+sys.exit(step.get("exit", 0))
+'''
+
+
+class FakePacker:
+    """A packer executable whose behaviour per call is scripted."""
+
+    def __init__(self, root: Path, version: str) -> None:
+        self.root = root
+        self.path = root / "packer"
+        self.path.write_text(FAKE_PACKER.format(python=sys.executable, version=version))
+        self.path.chmod(self.path.stat().st_mode | stat.S_IEXEC)
+        self.script([{}])
+
+    def script(self, steps: list[dict[str, object]]) -> None:
+        """One step per call: stdout, stderr, log (raw log text), exit, sleep."""
+        (self.root / "script.json").write_text(json.dumps(steps))
+
+    @property
+    def calls(self) -> list[dict[str, object]]:
+        path = self.root / "calls.jsonl"
+        if not path.exists():
+            return []
+        return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+@pytest.fixture
+def fake_packer(tmp_path: Path) -> Callable[..., FakePacker]:
+    def make(version: str = "1.6.6") -> FakePacker:
+        root = tmp_path / f"fake-packer-{version}"
+        root.mkdir()
+        return FakePacker(root, version)
+
+    return make
+
+
+@pytest.fixture
+def example(tmp_path: Path) -> Path:
+    """A private copy of the bundled example project."""
+    target = tmp_path / "hybrid"
+    shutil.copytree(EXAMPLE, target, ignore=shutil.ignore_patterns("out", "*.json"))
+    return target
+
+
+def write_template(directory: Path, text: str, name: str = "main.pkr.hcl") -> Path:
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / name
+    path.write_text(textwrap.dedent(text))
+    return path
