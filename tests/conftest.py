@@ -33,6 +33,8 @@ log_path = os.environ.get("PACKER_LOG_PATH")
 if log_path and step.get("log"):
     with open(log_path, "a") as log:
         log.write(step["log"])
+for name, text in step.get("write_cwd", {{}}).items():
+    Path(name).write_text(text)
 sys.stdout.write(step.get("stdout", ""))
 sys.stdout.flush()
 sys.stderr.write(step.get("stderr", ""))
@@ -53,7 +55,8 @@ class FakePacker:
         self.script([{}])
 
     def script(self, steps: list[dict[str, object]]) -> None:
-        """One step per call: stdout, stderr, log (raw log text), exit, sleep."""
+        """One step per call: stdout, stderr, log (raw log text), write_cwd
+        ({file name: text} written in the working directory), exit, sleep."""
         (self.root / "script.json").write_text(json.dumps(steps))
 
     @property

@@ -390,3 +390,26 @@ def test_two_runs_at_once_keep_separate_records(example: Path, tmp_path: Path) -
     assert results[0]["command_id"] != results[1]["command_id"]
     for result in results:
         assert Path(result["result_path"]).exists()
+
+
+def test_packer_temp_files_live_in_a_private_directory_that_is_removed(tmp_path: Path) -> None:
+    write_template(
+        tmp_path / "t",
+        f"""
+        source "null" "tmp" {{
+          communicator = "none"
+        }}
+        build {{
+          sources = ["source.null.tmp"]
+          provisioner "shell-local" {{
+            inline = ["echo $TMPDIR > {tmp_path}/tmpdir.txt", "ls $TMPDIR > {tmp_path}/ls.txt"]
+          }}
+        }}
+        """,
+    )
+    result = packer.build([str(tmp_path / "t")], workdir=tmp_path / "wd")
+    assert result.exit_code == 0, result.message
+    child_tmp = Path((tmp_path / "tmpdir.txt").read_text().strip())
+    assert child_tmp.parent.name.startswith("hybridcore-run-")
+    assert "packer-shell" in (tmp_path / "ls.txt").read_text()  # Packer really used it
+    assert not child_tmp.parent.exists()

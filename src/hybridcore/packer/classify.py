@@ -10,7 +10,11 @@
 Rules are data: the first rule whose pattern matches the failure text wins,
 and the table is ordered security, then transient, then configuration, so a
 wrapped message such as ``1 error(s) occurred: ... i/o timeout`` is transient.
-A failure no rule recognises is a configuration error (never blindly retried).
+Within a class the more specific rules come first (``InsufficientInstanceCapacity``
+arrives with ``status code: 500`` and is reported as capacity, not as a 5xx).
+Exit status 0 is always ok, and ``packer fmt -check``'s status 3 ("unformatted")
+is a configuration error, whatever the text. A failure no rule recognises is a
+configuration error (never blindly retried).
 """
 
 from __future__ import annotations
@@ -66,8 +70,14 @@ RULES: tuple[Rule, ...] = (
     _rule(
         "access_denied",
         "security",
-        r"\b403\b[^\n]{0,40}forbidden|forbidden[^\n]{0,40}\b403\b|StatusCode=403|"
-        r"status code:? 403|AccessDenied(Exception)?\b",
+        # googleapi puts the reason after the message ("Error 403: ..., forbidden"), Proxmox
+        # says "403 Permission check failed", vSphere (govmomi) reports a NoPermission fault or,
+        # behind a proxy, an url.Error ending in ": Forbidden".
+        r"\b403\b[^\n]{0,40}forbidden|forbidden[^\n]{0,40}\b403\b|StatusCode=403|Status=403|"
+        r"status code:? 403|\bError 403\b|\b403 Permission check failed|"
+        r"Permission to perform this operation was denied|"
+        r"""\b(Get|Post|Put|Patch|Delete|Head) "?https?://[^\s"]+"?: Forbidden\b|"""
+        r"AccessDenied(Exception)?\b",
         "The endpoint refused the credentials (HTTP 403): check the role assignment or policy "
         "of the identity Packer uses.",
     ),
@@ -80,7 +90,7 @@ RULES: tuple[Rule, ...] = (
         "Packer found no valid credentials: export the cloud credentials as environment "
         "variables (and pass them with --secret-env) or refresh an expired token.",
     ),
-    # --- transient (2): retry once ---------------------------------------------------------
+    # --- transient (2): retry once; within the class the specific rules come first --------
     _rule("io_timeout", "transient", r"i/o timeout", _NETWORK + "Check DNS and proxies."),
     _rule("connection_reset", "transient", r"connection reset by peer", _NETWORK),
     _rule(
@@ -105,17 +115,11 @@ RULES: tuple[Rule, ...] = (
     _rule(
         "throttled",
         "transient",
-        r"RequestLimitExceeded|\bThrottling\b|ThrottlingException|Rate exceeded|"
-        r"TooManyRequests|Too Many Requests|StatusCode=429|status code:? 429|\b429\b",
+        # No bare "429": it also matches line numbers, sizes and durations in the output.
+        r"RequestLimitExceeded|(?-i:\bThrottling\b)|ThrottlingException|Rate exceeded|"
+        r"TooManyRequests|Too Many Requests|StatusCode=429|Status=429|status code:? 429|"
+        r"\bError 429\b|\bRESPONSE 429\b",
         _THROTTLE,
-    ),
-    _rule(
-        "server_error",
-        "transient",
-        r"\b50[0234] (Internal Server Error|Bad Gateway|Service Unavailable|Gateway Timeout)|"
-        r"StatusCode=50[0234]|status code:? 50[0234]|InternalServerError|ServiceUnavailable|"
-        r"InternalError",
-        "The cloud API had a server-side error (HTTP 5xx); retrying usually succeeds.",
     ),
     _rule(
         "insufficient_capacity",
@@ -123,6 +127,17 @@ RULES: tuple[Rule, ...] = (
         r"InsufficientInstanceCapacity|SkuNotAvailable|ZonalAllocationFailed|AllocationFailed",
         "The region has no capacity for this instance size right now; retry, or choose "
         "another size or zone.",
+    ),
+    _rule(
+        "server_error",
+        "transient",
+        # AWS "Client.InternalError" is a client-side launch failure (typically the KMS key
+        # of an encrypted volume), not a server hiccup, so it is not matched here.
+        r"\b50[0234] (Internal Server Error|Bad Gateway|Service Unavailable|Gateway Timeout)|"
+        r"StatusCode=50[0234]|Status=50[0234]|status code:? 50[0234]|InternalServerError|"
+        r"ServiceUnavailable|(?<!Client\.)\bInternalError\b|"
+        r"Internal error\. Please try again",
+        "The cloud API had a server-side error (HTTP 5xx); retrying usually succeeds.",
     ),
     _rule(
         "communicator_timeout",
@@ -134,8 +149,10 @@ RULES: tuple[Rule, ...] = (
     _rule(
         "iso_download",
         "transient",
-        r"error downloading ISO|Error downloading:|download failed|"
-        r"failed to download|Download of .* failed",
+        # Packer >= 1.4 (packer-plugin-sdk StepDownload): "error downloading ISO: [<errors>]";
+        # Packer < 1.4: "ISO download failed.". A checksum mismatch is not a download hiccup
+        # (see iso_checksum below).
+        r"error downloading [^:\n]{1,40}: \[(?!Checksums did not match)|\bISO download failed",
         "The ISO could not be downloaded: a mirror hiccup retries well; if it repeats, check "
         "iso_url and that the mirror still serves that version.",
     ),
@@ -143,15 +160,17 @@ RULES: tuple[Rule, ...] = (
     _rule(
         "unset_variable",
         "config",
-        r"Unset variable|No value for required variable",
+        r"Unset variable|No value for required variable|\bvariable not set: ",
         "A variable has no value: set it in a var file (--var-file) or with --var, or give it "
         "a default.",
     ),
     _rule(
         "undefined_variable",
         "config",
-        r"Undefined -var variable|Undefined variable|Reference to undeclared input variable|"
-        r"Undefined \-var\-file variable",
+        # Only the error: Packer prints "Warning: Undefined variable" for a var-file value
+        # that no template declares, on builds that succeed.
+        r"Error: Undefined (-var |-var-file )?variable|"
+        r"Reference to undeclared input variable",
         "A variable is not declared in the template: declare it with a `variable` block or "
         "fix its name.",
     ),
@@ -166,37 +185,48 @@ RULES: tuple[Rule, ...] = (
         "unknown_source_type",
         "config",
         r"Unknown source type|Unknown builder type|Unknown provisioner type|"
-        r"Unknown post-processor type|unknown (builder|provisioner|post-processor) type",
+        r"Unknown post-processor type|unknown (builder|provisioner|post-processor) type|"
+        r"\bis unknown by Packer\b",
         "The template names a plugin Packer does not know: install it (`packer init`) or fix "
         "the type name.",
     ),
     _rule(
         "missing_plugins",
         "config",
-        r"Missing plugins|required plugins? (is|are) not installed|packer init",
+        # Not a bare "packer init": Packer >= 1.10 prints a "Bundled plugins used" warning
+        # that mentions it on every build of a template without required_plugins.
+        r"Missing plugins|plugins are required, but not installed|"
+        r"Did you run packer init|no plugin installed for",
         "Plugins are missing: run `packer init` for the template (or install them into "
         "PACKER_PLUGIN_PATH).",
     ),
     _rule(
-        "hcl_syntax",
+        "iso_checksum",
         "config",
-        r"Argument or block definition required|Invalid expression|Unclosed configuration block|"
-        r"Invalid block definition|failed to parse HCL|Unsupported attribute|Invalid reference|"
-        r"Error: .*\n\n\s+on .* line \d+",
-        "The template is not valid HCL2: fix the file and line named in the error "
-        "(`hybridcore-packer validate --syntax-only PATH` checks syntax alone).",
-    ),
-    _rule(
-        "multiple_errors",
-        "config",
-        r"\d+ error\(s\) occurred",
-        "The configuration has errors: fix each one listed, then validate again.",
+        r"Checksums did not match|checksums didn't match expected",
+        "The downloaded ISO does not match iso_checksum: update iso_checksum (the mirror may "
+        "have replaced the file) or fix iso_url; retrying downloads the same file again.",
     ),
     _rule(
         "no_template",
         "config",
         r"no such file or directory|could not parse template|Failed to initialize build",
         "Packer could not read the template or a file it names: check the path.",
+    ),
+    _rule(
+        "hcl_syntax",
+        "config",
+        r"Argument or block definition required|Invalid expression|Unclosed configuration block|"
+        r"Invalid block definition|failed to parse HCL|Unsupported attribute|Invalid reference|"
+        r"Error parsing JSON|Error: .*\n\n\s+on .* line \d+",
+        "The template is not valid HCL2 (or legacy JSON): fix the file and line named in the "
+        "error (`hybridcore-packer validate --syntax-only PATH` checks syntax alone).",
+    ),
+    _rule(
+        "multiple_errors",
+        "config",
+        r"\d+ error\(s\) occurred",
+        "The configuration has errors: fix each one listed, then validate again.",
     ),
 )
 

@@ -11,6 +11,9 @@ variables), minus any Packer logging settings, plus what the tool decides:
 | CHECKPOINT_DISABLE | 1: no update check calls home                     |
 | PACKER_CACHE_DIR   | the cache directory                               |
 | PACKER_NO_COLOR    | 1: no ANSI colour codes in captured output        |
+| TMPDIR             | a private directory removed after the run: Packer |
+|                    | keeps an unscrubbed copy of its log and the       |
+|                    | provisioners' scripts there                       |
 
 Secret values are set only here, never in argv. `os.environ` is never mutated.
 """
@@ -32,6 +35,7 @@ def child_environment(
     hybridcore_env: str,
     cache_dir: Path,
     secrets: Mapping[str, str],
+    temp_dir: Path | None = None,
 ) -> dict[str, str]:
     """A fresh dict for `subprocess.Popen(env=...)`."""
     env = {key: value for key, value in base.items() if key not in _DROPPED}
@@ -46,4 +50,6 @@ def child_environment(
             "PACKER_NO_COLOR": "1",
         }
     )
+    if temp_dir is not None:
+        env["TMPDIR"] = str(temp_dir)
     return env

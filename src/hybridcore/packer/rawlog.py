@@ -10,8 +10,6 @@ never sees end-of-file before Packer has even opened the pipe.
 from __future__ import annotations
 
 import os
-import shutil
-import tempfile
 import threading
 from pathlib import Path
 from types import TracebackType
@@ -25,13 +23,15 @@ _JOIN_TIMEOUT_S = 10.0
 
 
 class RawLogPipe:
-    """Context manager: ``with RawLogPipe(path, redactor) as pipe: run(env=pipe.path)``."""
+    """``with RawLogPipe(path, redactor, private_dir) as pipe: run(env=pipe.path)``.
 
-    def __init__(self, destination: Path, redactor: Redactor) -> None:
+    The pipe is made in `private_dir`, a directory only this user can enter.
+    """
+
+    def __init__(self, destination: Path, redactor: Redactor, private_dir: Path) -> None:
         self.destination = destination
         self._redactor = redactor
-        self._dir = Path(tempfile.mkdtemp(prefix="hybridcore-log-"))
-        self.path = self._dir / "packer.log"
+        self.path = private_dir / "packer-log.pipe"
         self._thread: threading.Thread | None = None
         self._spare_writer = -1
         self.error: str | None = None
@@ -75,4 +75,4 @@ class RawLogPipe:
             self._thread.join(_JOIN_TIMEOUT_S)
             if self._thread.is_alive():
                 self.error = f"{self.destination}: a process still holds the log pipe open"
-        shutil.rmtree(self._dir, ignore_errors=True)
+        self.path.unlink(missing_ok=True)

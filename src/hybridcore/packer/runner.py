@@ -16,7 +16,7 @@ from hybridcore.packer.errors import HybridcoreError
 from hybridcore.packer.manifest import artifacts_from_lines, capture_manifest
 from hybridcore.packer.process import ProcessOutcome, run_process
 from hybridcore.packer.rawlog import RawLogPipe
-from hybridcore.packer.records import safe_name
+from hybridcore.packer.records import atomic_write_text, safe_name
 from hybridcore.packer.result import RunResult, rfc3339
 from hybridcore.packer.version import PackerBinary
 from hybridcore.redaction import Redactor
@@ -97,14 +97,45 @@ def _cache_dir(session: Session) -> Path:
     return session.cache_dir
 
 
+def _harvest_crash_log(session: Session, run_dir: Path, started: float) -> str | None:
+    """Move a crash.log Packer wrote during this attempt into the run's log directory,
+    scrubbed (it holds Packer's full debug log), so runs never overwrite each other's."""
+    crash = session.cwd / "crash.log"
+    try:
+        if crash.stat().st_mtime < started:
+            return None
+        text = crash.read_text(encoding="utf-8", errors="backslashreplace")
+        destination = run_dir / "crash.log"
+        atomic_write_text(destination, session.redactor(text))
+        crash.unlink()
+    except OSError:
+        return None
+    return f"packer crashed; its crash log is in {destination}"
+
+
 def _attempt(session: Session, inv: Invocation, raw_log: Path) -> ProcessOutcome:
-    with RawLogPipe(raw_log, session.redactor) as pipe:
+    private = Path(tempfile.mkdtemp(prefix="hybridcore-run-"))
+    started = time.time()
+    try:
+        outcome = _attempt_in(session, inv, raw_log, private)
+    finally:
+        shutil.rmtree(private, ignore_errors=True)
+    crashed = _harvest_crash_log(session, raw_log.parent, started)
+    if crashed:
+        outcome.warnings.append(crashed)
+    return outcome
+
+
+def _attempt_in(session: Session, inv: Invocation, raw_log: Path, private: Path) -> ProcessOutcome:
+    (private / "tmp").mkdir()
+    with RawLogPipe(raw_log, session.redactor, private) as pipe:
         env = child_environment(
             session.base_environ,
             log_path=pipe.path,
             hybridcore_env=session.env_name,
             cache_dir=_cache_dir(session),
             secrets=session.secret_env,
+            temp_dir=private / "tmp",
         )
         try:
             outcome = run_process(
