@@ -653,8 +653,14 @@ RULE_BY_NAME = {rule.name: rule for rule in RULES}
 def test_real_output_is_classified_by_its_rule(text: str, rule_name: str) -> None:
     rule = RULE_BY_NAME[rule_name]
     result = classify("build", 1, text)
-    assert result == Classification(rule.exit_code, rule.klass, rule.name, rule.remediation)
+    assert (result.exit_code, result.klass, result.rule, result.remediation) == (
+        rule.exit_code,
+        rule.klass,
+        rule.name,
+        rule.remediation,
+    )
     assert result.retryable is (rule.klass == "transient")
+    assert result.evidence and result.evidence in text and "\n" not in result.evidence
 
 
 def test_every_rule_has_a_real_case() -> None:

@@ -223,10 +223,12 @@ class _Command:
             count = sum(len(run.artifacts) for run in self.runs)
             tail = f", {count} artifact(s)" if self.command == "build" else ""
             return f"{what} succeeded in {primary.duration_s:.1f} s{tail}."
+        evidence = f" Packer said: {primary.evidence}" if primary.evidence else ""
+        raw_log = primary.log_paths[-1] if primary.log_paths else "-"
         return (
             f"{what} failed ({primary.classification}: {primary.rule}, packer exit status "
-            f"{primary.packer_exit_code}, {primary.attempts} attempt(s)). "
-            f"{primary.remediation} Raw log: {primary.log_paths[-1] if primary.log_paths else '-'}"
+            f"{primary.packer_exit_code}, {primary.attempts} attempt(s)).{evidence} "
+            f"{primary.remediation} Raw log: {raw_log}"
         )
 
 

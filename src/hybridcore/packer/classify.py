@@ -45,6 +45,7 @@ class Classification:
     klass: str
     rule: str
     remediation: str | None
+    evidence: str | None = None  # the output line that decided, if a pattern did
 
     @property
     def retryable(self) -> bool:
@@ -243,6 +244,15 @@ _UNKNOWN_HINT = (
 )
 
 
+def _line_at(text: str, index: int, limit: int = 300) -> str:
+    """The line holding `index`; of a long line, at most `limit` characters around it."""
+    start = text.rfind("\n", 0, index) + 1
+    end = text.find("\n", index)
+    end = len(text) if end < 0 else end
+    start = max(start, min(index - limit // 3, end - limit))
+    return text[start : min(end, start + limit)].strip()
+
+
 def classify(command: str, packer_exit_code: int, text: str) -> Classification:
     """Class of a finished Packer run from its exit status and output text."""
     if packer_exit_code == 0:
@@ -250,6 +260,8 @@ def classify(command: str, packer_exit_code: int, text: str) -> Classification:
     if command == "fmt" and packer_exit_code == 3:
         return _FMT_UNFORMATTED
     for rule in RULES:
-        if rule.pattern.search(text):
-            return Classification(rule.exit_code, rule.klass, rule.name, rule.remediation)
+        match = rule.pattern.search(text)
+        if match:
+            evidence = _line_at(text, match.start())
+            return Classification(rule.exit_code, rule.klass, rule.name, rule.remediation, evidence)
     return Classification(1, "config", "unrecognised_failure", _UNKNOWN_HINT)

@@ -61,6 +61,7 @@ class RunResult(_Model):
     exit_code: int = Field(ge=0, le=3)
     classification: Classification
     rule: str = Field(description="Name of the classification rule that decided")
+    evidence: str | None = Field(description="The output line the rule matched")
     remediation: str | None
     retryable: bool
     attempts: int = Field(ge=0)

@@ -201,6 +201,7 @@ def run_invocation(session: Session, inv: Invocation) -> RunResult:
         exit_code=verdict.exit_code,
         classification=verdict.klass,  # type: ignore[arg-type]
         rule=verdict.rule,
+        evidence=verdict.evidence,
         remediation=remediation,
         retryable=verdict.retryable,
         attempts=attempt,
