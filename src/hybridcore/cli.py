@@ -12,7 +12,6 @@ import os
 import signal
 import sys
 from collections.abc import Sequence
-from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
@@ -154,6 +153,8 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _schema(name: str) -> int:
+    from importlib import resources
+
     text = resources.files("hybridcore.packer").joinpath("schemas", f"{name}.schema.json")
     sys.stdout.write(text.read_text(encoding="utf-8"))
     return 0

@@ -69,19 +69,31 @@ class _ContextFilter(logging.Filter):
         attrs.setdefault("command_id", _command_id.get())
         attrs.setdefault("component", _state["component"])
         attrs["env"] = _state["env"]
-        if not getattr(record, "redacted", False):
+        if not attrs.get("redacted", False):
             message = record.getMessage()
+            if record.exc_info:
+                record.exc_text = logging.Formatter().formatException(record.exc_info)
+                record.exc_info = None
+            if record.exc_text:
+                message = f"{message}\n{record.exc_text}"
+                record.exc_text = None
             for redactor in _state["redactors"]:
                 message = redactor(message)
-            record.msg, record.args, record.redacted = message, None, True
+            record.msg, record.args, attrs["redacted"] = message, None, True
         return True
 
 
 class LineFormatter(logging.Formatter):
-    """``[timestamp] LEVEL component command_id message``, once per message line."""
+    """``[timestamp] LEVEL component command_id message``, once per message line.
+
+    The text is kept on the record, so the console and the file format it once.
+    """
 
     def format(self, record: logging.LogRecord) -> str:
         attrs = record.__dict__
+        cached = attrs.get("_line_text")
+        if cached is not None:
+            return str(cached)
         head = (
             f"[{_timestamp(record.created)}] {record.levelname} "
             f"{attrs['component']} {attrs['command_id']} "
@@ -89,13 +101,8 @@ class LineFormatter(logging.Formatter):
         prefix = getattr(record, "prefix", "")
         if prefix:
             head += f"{prefix} | "
-        message = record.getMessage()
-        if "\n" in message:
-            text = "\n".join(head + line for line in message.split("\n"))
-        else:
-            text = head + message
-        if record.exc_info:
-            text += "\n" + self.formatException(record.exc_info)
+        text = head + record.getMessage().replace("\n", "\n" + head)
+        attrs["_line_text"] = text
         return text
 
 

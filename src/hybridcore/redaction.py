@@ -16,7 +16,8 @@ _MIN_LINE_FORM = 4
 def secret_forms(value: str) -> set[str]:
     """Every spelling of `value` that can appear in Packer output or logs."""
     forms = {value}
-    forms.add(json.dumps(value)[1:-1])  # JSON-escaped
+    forms.add(json.dumps(value)[1:-1])  # JSON-escaped, ASCII only
+    forms.add(json.dumps(value, ensure_ascii=False)[1:-1])  # JSON-escaped, UTF-8
     machine = value.replace(",", "%!(PACKER_COMMA)").replace("\r", "\\r").replace("\n", "\\n")
     forms.add(machine)  # -machine-readable escaping
     forms.add(value.replace("'", "'\"'\"'"))  # inside single quotes, sh style
@@ -68,6 +69,17 @@ class Redactor:
             if form in text:
                 text = text.replace(form, PLACEHOLDER)
         return text
+
+    def straddle_start(self, text: str, index: int) -> int:
+        """`index`, moved back to the start of any secret form that spans it."""
+        moved = True
+        while moved and index > 0:
+            moved = False
+            for form in self._forms:
+                start = text.find(form, max(index - len(form) + 1, 0))
+                if -1 < start < index < start + len(form):
+                    index, moved = start, True
+        return index
 
     def contains_secret(self, text: str) -> bool:
         return any(form in text for form in self._forms)

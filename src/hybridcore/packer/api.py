@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import secrets as token_source
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -24,7 +25,7 @@ from hybridcore.packer.options import (
     check_build_names,
     freeze_vars,
 )
-from hybridcore.packer.records import atomic_write_text
+from hybridcore.packer.records import atomic_write_text, safe_name
 from hybridcore.packer.result import Result, RunResult, rfc3339, severity
 from hybridcore.packer.runner import Invocation, Session, run_invocation
 from hybridcore.packer.secrets import SecretSet, check_command_line_vars, collect_secrets
@@ -161,7 +162,7 @@ class _Command:
 
     def run_all(self, session: Session, invocations: list[Invocation]) -> None:
         try:
-            for invocation in invocations:
+            for invocation in _unique_labels(invocations):
                 run = run_invocation(session, invocation)
                 self.runs.append(run)
                 if run.interrupted:
@@ -230,6 +231,21 @@ class _Command:
             f"{primary.packer_exit_code}, {primary.attempts} attempt(s)).{evidence} "
             f"{primary.remediation} Raw log: {raw_log}"
         )
+
+
+def _unique_labels(invocations: list[Invocation]) -> list[Invocation]:
+    """Runs whose labels give the same directory name (two `main.pkr.hcl` in different
+    directories, `a/b` and `a_b`) get numbered labels, so each keeps its own logs."""
+    used: set[str] = set()
+    unique = []
+    for invocation in invocations:
+        label, count = invocation.label, 1
+        while safe_name(label) in used:
+            count += 1
+            label = f"{invocation.label}-{count}"
+        used.add(safe_name(label))
+        unique.append(replace(invocation, label=label) if count > 1 else invocation)
+    return unique
 
 
 def _class_of(exit_code: int) -> str:

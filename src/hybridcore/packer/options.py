@@ -26,8 +26,8 @@ __all__ = [
 # `ask` is never offered: it waits for a keypress that an unattended run never gives.
 ON_ERROR_CHOICES = ("cleanup", "abort", "run-cleanup-provisioner")
 
-_BUILD_NAME = re.compile(r"^[A-Za-z0-9_.*\-]+$")
-_VARIABLE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_\-]*$")
+_BUILD_NAME = re.compile(r"[A-Za-z0-9_.*\-]+")
+_VARIABLE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_\-]*")
 
 
 def _config_error(message: str, remediation: str, rule: str = "invalid_option") -> HybridcoreError:
@@ -38,7 +38,7 @@ def check_build_names(names: Iterable[str], flag: str) -> tuple[str, ...]:
     """Reject build names Packer's -only/-except cannot take (commas, spaces, ...)."""
     cleaned = tuple(sorted(set(names)))
     for name in cleaned:
-        if not _BUILD_NAME.match(name):
+        if not _BUILD_NAME.fullmatch(name):
             raise _config_error(
                 f"{flag} {name!r} is not a valid Packer build name.",
                 "Use a build name as Packer prints it, e.g. `null.vsphere` or `vsphere-iso.ubuntu` "
@@ -49,7 +49,7 @@ def check_build_names(names: Iterable[str], flag: str) -> tuple[str, ...]:
 
 def check_variable_names(names: Iterable[str]) -> None:
     for name in names:
-        if not _VARIABLE_NAME.match(name):
+        if not _VARIABLE_NAME.fullmatch(name):
             raise _config_error(
                 f"--var {name!r}: not a valid variable name.",
                 "Pass variables as --var NAME=VALUE where NAME is a variable declared in the "

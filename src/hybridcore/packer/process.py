@@ -89,6 +89,9 @@ class _Pump(threading.Thread):
         self.errors = Tail(ERROR_TAIL_CHARS)
         self.artifacts: list[tuple[str, str]] = []
 
+    def close_stream(self) -> None:
+        self._stream.close()
+
     def run(self) -> None:
         try:
             for block in read_blocks(self._stream.fileno(), self._redactor):
@@ -144,6 +147,49 @@ class _Waiter:
             self._pidfd = None
 
 
+def _supervise(
+    pid: int,
+    waiter: _Waiter,
+    flags: dict[str, bool],
+    extra: dict[str, object],
+    timeout: float | None,
+    kill_after: float,
+    *,
+    stopping: bool = False,
+) -> None:
+    """Wait for the process; on timeout or Ctrl-C ask it to stop, then kill it."""
+    deadline = time.monotonic() + timeout if timeout else None
+    kill_at = time.monotonic() + kill_after if stopping else None
+    while True:
+        try:
+            if waiter.exited(0.2):
+                return
+            now = time.monotonic()
+            if deadline is not None and now >= deadline and kill_at is None:
+                flags["timed_out"] = True
+                log.warning("timeout of %ss reached: stopping packer", timeout, extra=extra)
+                _signal_group(pid, signal.SIGTERM)
+                kill_at = now + kill_after
+            if kill_at is not None and now >= kill_at and not flags["killed"]:
+                flags["killed"] = True
+                log.warning("packer still running after %ss: killing it", kill_after, extra=extra)
+                _signal_group(pid, signal.SIGKILL)
+        except KeyboardInterrupt:
+            if kill_at is None:
+                flags["interrupted"] = True
+                log.warning(
+                    "interrupted: asking packer to stop and clean up "
+                    "(interrupt again to kill it now)",
+                    extra=extra,
+                )
+                _signal_group(pid, signal.SIGTERM)
+                kill_at = time.monotonic() + kill_after
+            else:
+                flags["killed"] = True
+                log.warning("interrupted again: killing packer", extra=extra)
+                _signal_group(pid, signal.SIGKILL)
+
+
 def run_process(
     argv: list[str],
     *,
@@ -170,8 +216,6 @@ def run_process(
         start_new_session=True,
     )
     assert proc.stdout is not None and proc.stderr is not None
-    if on_start is not None:
-        on_start(proc.pid)
     pumps = [
         _Pump(
             proc.stdout,
@@ -190,50 +234,28 @@ def run_process(
             machine_readable=False,
         ),
     ]
-    for pump in pumps:
-        pump.start()
-
     flags = {"timed_out": False, "interrupted": False, "killed": False}
     waiter = _Waiter(proc.pid)
-    deadline = time.monotonic() + timeout if timeout else None
-    kill_at: float | None = None
     try:
-        while True:
-            try:
-                if waiter.exited(0.2):
-                    break
-                now = time.monotonic()
-                if deadline is not None and now >= deadline and kill_at is None:
-                    flags["timed_out"] = True
-                    log.warning("timeout of %ss reached: stopping packer", timeout, extra=extra)
-                    _signal_group(proc.pid, signal.SIGTERM)
-                    kill_at = now + kill_after
-                if kill_at is not None and now >= kill_at and not flags["killed"]:
-                    flags["killed"] = True
-                    log.warning(
-                        "packer still running after %ss: killing it", kill_after, extra=extra
-                    )
-                    _signal_group(proc.pid, signal.SIGKILL)
-            except KeyboardInterrupt:
-                if kill_at is None:
-                    flags["interrupted"] = True
-                    log.warning(
-                        "interrupted: asking packer to stop and clean up "
-                        "(interrupt again to kill it now)",
-                        extra=extra,
-                    )
-                    _signal_group(proc.pid, signal.SIGTERM)
-                    kill_at = time.monotonic() + kill_after
-                else:
-                    flags["killed"] = True
-                    log.warning("interrupted again: killing packer", extra=extra)
-                    _signal_group(proc.pid, signal.SIGKILL)
+        for pump in pumps:
+            pump.start()
+        if on_start is not None:
+            on_start(proc.pid)
+        _supervise(proc.pid, waiter, flags, extra, timeout, kill_after)
+    except KeyboardInterrupt:
+        # Arrived before supervision began: stop packer the same way.
+        flags["interrupted"] = True
+        _signal_group(proc.pid, signal.SIGTERM)
+        _supervise(proc.pid, waiter, flags, extra, None, kill_after, stopping=True)
     finally:
         _signal_group(proc.pid, signal.SIGKILL)  # leftovers of the group, never orphans
         waiter.close()
         proc.wait()
         for pump in pumps:
-            pump.join(_JOIN_TIMEOUT_S)
+            if pump.is_alive() or pump.ident is not None:
+                pump.join(_JOIN_TIMEOUT_S)
+            else:
+                pump.close_stream()
 
     out, err = pumps
     return ProcessOutcome(

@@ -21,8 +21,11 @@ __all__ = ["Tail", "read_blocks", "render_machine_readable"]
 CHUNK = 1 << 16
 MAX_LINE = 1 << 20
 
-_MR_UI_PREFIX = re.compile(r"^\d+,[^,\n]*,ui,\w+,", re.MULTILINE)
-_MR_DATA_LINE = re.compile(r"^\d+,[^,\n]*,(?!ui,)[\w-]+,[^\n]*(\n|\Z)", re.MULTILINE)
+# Anchored on a literal newline rather than `^` with MULTILINE: the regex engine then
+# jumps from newline to newline instead of trying a match at every character.
+_MR_LINE_START = re.compile(r"\d+,[^,\n]*,[\w-]+,")
+_MR_UI_PREFIX = re.compile(r"\n\d+,[^,\n]*,ui,\w+,")
+_MR_DATA_LINE = re.compile(r"\n\d+,[^,\n]*,(?!ui,)[\w-]+,[^\n]*")
 _MR_COMMA = "%!(PACKER_COMMA)"
 
 
@@ -59,24 +62,42 @@ def read_blocks(
         yield redactor(_decode(b"".join(pending)))
 
 
+def _utf8_complete_end(data: bytes) -> int:
+    """Length of the longest prefix of `data` that does not end inside a UTF-8 character."""
+    for back in range(1, min(4, len(data)) + 1):
+        byte = data[-back]
+        if byte & 0xC0 == 0x80:  # a continuation byte: keep looking for the lead byte
+            continue
+        needed = 1 if byte < 0x80 else 2 if byte >> 5 == 0b110 else 3 if byte >> 4 == 0b1110 else 4
+        return len(data) - back if needed > back and byte >= 0xC0 else len(data)
+    return len(data)
+
+
 def _split_long_line(pending: list[bytes], redactor: Redactor) -> Iterator[str]:
-    """Pass on most of an over-long line; keep a tail that may hold half a secret."""
-    text = redactor(_decode(b"".join(pending)))
-    keep = max(redactor.longest_form - 1, 0)
-    head, tail = (text[:-keep], text[-keep:]) if keep else (text, "")
+    """Pass on most of an over-long line, never cutting a character or a secret in two.
+
+    The last ``longest secret - 1`` characters are held back (further back if a secret
+    starts before that point and ends after it), to be joined with the next read.
+    """
+    raw = b"".join(pending)
+    end = _utf8_complete_end(raw)
+    text = raw[:end].decode("utf-8", errors="surrogateescape")
+    split = max(len(text) - max(redactor.longest_form - 1, 0), 0)
+    split = redactor.straddle_start(text, split)
     pending.clear()
-    if tail:
-        pending.append(tail.encode("utf-8", errors="backslashreplace"))
-    if head:
-        yield head
+    rest = text[split:].encode("utf-8", errors="surrogateescape") + raw[end:]
+    if rest:
+        pending.append(rest)
+    if split:
+        yield redactor(_decode(text[:split].encode("utf-8", errors="surrogateescape")))
 
 
 def render_machine_readable(block: str) -> str:
     """Packer's `-machine-readable` output as a person would see it: UI lines as
     text, data lines (artifact, version, ...) left out."""
-    if "," not in block:
+    if not _MR_LINE_START.match(block):
         return block
-    text = _MR_UI_PREFIX.sub("", _MR_DATA_LINE.sub("", block)).rstrip("\n")
+    text = _MR_UI_PREFIX.sub("\n", _MR_DATA_LINE.sub("", "\n" + block))[1:].rstrip("\n")
     return text.replace(_MR_COMMA, ",").replace("\\n", "\n")
 
 

@@ -58,7 +58,10 @@ def locate_packer(explicit: str | None = None, env: dict[str, str] | None = None
             text=True,
             errors="backslashreplace",
             timeout=60,
-            env={**environ, "CHECKPOINT_DISABLE": "1"},
+            env={
+                **{k: v for k, v in environ.items() if not k.startswith("PACKER_LOG")},
+                "CHECKPOINT_DISABLE": "1",
+            },
             check=False,
         )
     except (OSError, subprocess.TimeoutExpired) as exc:

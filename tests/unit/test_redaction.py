@@ -1,0 +1,185 @@
+"""Redaction: a registered secret never survives, in any spelling Packer prints it."""
+
+from __future__ import annotations
+
+import json
+import shlex
+
+from hypothesis import assume, example, given, settings
+from hypothesis import strategies as st
+
+from hybridcore.redaction import PLACEHOLDER, Redactor, secret_forms
+
+# "\0" never occurs in generated text, so it can stand for a placeholder when
+# looking for what survived outside the placeholders.
+texts = st.text(st.characters(blacklist_characters="\0", blacklist_categories=("Cs",)))
+secrets = texts.filter(lambda s: s.strip() != "").map(lambda s: s[:40])
+
+
+def _outside_placeholders(text: str) -> str:
+    return text.replace(PLACEHOLDER, "\0")
+
+
+def _not_part_of_placeholder(secret: str) -> bool:
+    # A secret that is a substring of "<sensitive>" would be "found" inside every placeholder.
+    return not any(form in PLACEHOLDER for form in secret_forms(secret))
+
+
+@settings(max_examples=300, deadline=None)
+@given(secret=secrets, before=texts, after=texts, data=st.data())
+def test_no_registered_form_survives_in_any_surrounding_text(
+    secret: str, before: str, after: str, data: st.DataObject
+) -> None:
+    assume(_not_part_of_placeholder(secret))
+    forms = sorted(secret_forms(secret))
+    form = data.draw(st.sampled_from(forms))
+    redactor = Redactor([secret])
+    scrubbed = redactor(before + form + after)
+    rest = _outside_placeholders(scrubbed)
+    for each in forms:
+        assert each not in rest
+    assert secret not in rest
+    assert not redactor.contains_secret(rest)
+
+
+@settings(max_examples=200, deadline=None)
+@given(secret=secrets, text=texts)
+def test_text_without_a_secret_is_left_alone(secret: str, text: str) -> None:
+    redactor = Redactor([secret])
+    assume(not redactor.contains_secret(text))
+    assert redactor(text) == text
+
+
+@settings(deadline=None)
+@given(text=texts)
+def test_an_empty_redactor_changes_nothing(text: str) -> None:
+    redactor = Redactor()
+    assert redactor(text) == text
+    assert not redactor.active
+    assert redactor.longest_form == 0
+    assert not redactor.contains_secret(text)
+
+
+@settings(max_examples=200, deadline=None)
+@given(secret=secrets, before=texts, after=texts)
+def test_contains_secret_finds_every_form(secret: str, before: str, after: str) -> None:
+    redactor = Redactor([secret])
+    for form in secret_forms(secret):
+        assert redactor.contains_secret(before + form + after)
+
+
+@settings(max_examples=200, deadline=None)
+@given(secret=secrets)
+@example(secret="Grüße\tTab")
+def test_json_encoded_secret_is_scrubbed(secret: str) -> None:
+    """JSON as Python writes it both ways: the tool's own records use ensure_ascii=False
+    (non-ASCII kept, control characters escaped), as Go's encoding/json does."""
+    assume(_not_part_of_placeholder(secret))
+    redactor = Redactor([secret])
+    for ensure_ascii in (True, False):
+        encoded = json.dumps({"value": secret}, ensure_ascii=ensure_ascii)
+        scrubbed = redactor(encoded)
+        assert secret not in _outside_placeholders(scrubbed)
+        inner = encoded[len('{"value": "') : -2]
+        assert inner not in _outside_placeholders(scrubbed)
+
+
+@settings(max_examples=200, deadline=None)
+@given(secret=secrets)
+def test_machine_readable_escaped_secret_is_scrubbed(secret: str) -> None:
+    assume(_not_part_of_placeholder(secret))
+    escaped = secret.replace(",", "%!(PACKER_COMMA)").replace("\r", "\\r").replace("\n", "\\n")
+    prefix = "1700000000,null.a,ui,say,password is "
+    redactor = Redactor([secret])
+    scrubbed = redactor(prefix + escaped)
+    assert escaped not in _outside_placeholders(scrubbed)
+    if not redactor.contains_secret(prefix):
+        assert scrubbed == prefix + PLACEHOLDER
+
+
+@settings(max_examples=200, deadline=None)
+@given(secret=secrets)
+def test_shell_quoted_secret_is_scrubbed(secret: str) -> None:
+    assume(_not_part_of_placeholder(secret))
+    quoted = shlex.quote(secret)
+    scrubbed = Redactor([secret])(f"+ curl -u admin:{quoted} https://x")
+    assert secret not in _outside_placeholders(scrubbed)
+    inner = quoted[1:-1] if quoted.startswith("'") else quoted
+    assert inner not in _outside_placeholders(scrubbed)
+
+
+def test_json_without_ascii_escaping_is_scrubbed() -> None:
+    # Go's encoding/json (Packer) and json.dumps(ensure_ascii=False) keep non-ASCII
+    # characters as they are but still escape control characters such as a tab.
+    secret = "Grüße\tTab"
+    encoded = json.dumps({"token": secret}, ensure_ascii=False)
+    assert encoded == '{"token": "Grüße\\tTab"}'
+    assert Redactor([secret])(encoded) == '{"token": "<sensitive>"}'
+
+
+def test_comma_secret_in_machine_readable_form() -> None:
+    redactor = Redactor(["hunter2,Sup3r"])
+    out = redactor("1,,ui,say,value=hunter2%!(PACKER_COMMA)Sup3r end")
+    assert out == f"1,,ui,say,value={PLACEHOLDER} end"
+
+
+def test_powershell_spellings_are_scrubbed() -> None:
+    secret = "it's\"q`"
+    redactor = Redactor([secret])
+    single = "$p = '" + secret.replace("'", "''") + "'"
+    double = '$p = "' + secret.replace("`", "``").replace('"', '`"') + '"'
+    assert secret.replace("'", "''") not in redactor(single)
+    assert redactor(single) == f"$p = '{PLACEHOLDER}'"
+    assert redactor(double) == f'$p = "{PLACEHOLDER}"'
+
+
+def test_longer_secret_is_scrubbed_whole_not_half_by_a_shorter_one() -> None:
+    redactor = Redactor(["hunter2", "user:hunter2@db"])
+    assert redactor("dsn=user:hunter2@db;") == f"dsn={PLACEHOLDER};"
+    assert redactor("pw hunter2") == f"pw {PLACEHOLDER}"
+
+
+def test_every_occurrence_is_scrubbed() -> None:
+    redactor = Redactor(["s3cr3t"])
+    assert redactor("s3cr3t s3cr3t\ns3cr3ts3cr3t") == " ".join([PLACEHOLDER] * 2) + (
+        "\n" + PLACEHOLDER * 2
+    )
+
+
+def test_multi_line_secret_lines_are_scrubbed_alone() -> None:
+    key = "-----BEGIN KEY-----\nMIIEabcdefgh\nxy\n-----END KEY-----"
+    redactor = Redactor([key])
+    assert redactor(key) == PLACEHOLDER
+    logged = "line: MIIEabcdefgh"
+    assert "MIIEabcdefgh" not in redactor(logged)
+    assert "\\n" not in _outside_placeholders(redactor(json.dumps(key)))
+
+
+def test_short_lines_of_a_multi_line_secret_are_not_forms() -> None:
+    # Lines shorter than four characters are too common to scrub on their own.
+    assert "xy" not in secret_forms("abcdefgh\nxy")
+    assert "abcdefgh" in secret_forms("abcdefgh\nxy")
+
+
+def test_empty_values_are_ignored() -> None:
+    redactor = Redactor(["", ""])
+    assert not redactor.active
+    assert redactor("anything") == "anything"
+    assert "" not in secret_forms("")
+
+
+def test_add_registers_more_secrets_and_tracks_the_longest_form() -> None:
+    redactor = Redactor(["abc"])
+    assert redactor.longest_form == 3
+    redactor.add("longer,secret")
+    assert redactor("abc longer,secret") == f"{PLACEHOLDER} {PLACEHOLDER}"
+    assert redactor.longest_form == len("longer%!(PACKER_COMMA)secret")
+    redactor.add("abc")  # again: nothing changes
+    assert redactor("abc") == PLACEHOLDER
+
+
+@settings(deadline=None)
+@given(st.lists(secrets, min_size=1, max_size=4), texts)
+def test_order_of_registration_does_not_matter(values: list[str], text: str) -> None:
+    forward, backward = Redactor(values), Redactor(reversed(values))
+    assert forward(text) == backward(text)
