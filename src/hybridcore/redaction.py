@@ -18,6 +18,8 @@ def secret_forms(value: str) -> set[str]:
     forms = {value}
     forms.add(json.dumps(value)[1:-1])  # JSON-escaped, ASCII only
     forms.add(json.dumps(value, ensure_ascii=False)[1:-1])  # JSON-escaped, UTF-8
+    go_json = json.dumps(value)[1:-1]  # Go's encoding/json also escapes <, > and &
+    forms.add(go_json.replace("&", "\\u0026").replace("<", "\\u003c").replace(">", "\\u003e"))
     machine = value.replace(",", "%!(PACKER_COMMA)").replace("\r", "\\r").replace("\n", "\\n")
     forms.add(machine)  # -machine-readable escaping
     forms.add(value.replace("'", "'\"'\"'"))  # inside single quotes, sh style

@@ -183,3 +183,11 @@ def test_add_registers_more_secrets_and_tracks_the_longest_form() -> None:
 def test_order_of_registration_does_not_matter(values: list[str], text: str) -> None:
     forward, backward = Redactor(values), Redactor(reversed(values))
     assert forward(text) == backward(text)
+
+
+def test_go_json_escaping_of_html_characters_is_scrubbed() -> None:
+    secret = "p<a>ss&word"
+    redactor = Redactor([secret])
+    go_encoded = '{"token":"p\\u003ca\\u003ess\\u0026word"}'
+    assert secret not in redactor(go_encoded)
+    assert redactor(go_encoded) == '{"token":"<sensitive>"}'

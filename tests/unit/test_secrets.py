@@ -104,3 +104,10 @@ def test_names_are_sorted_and_never_values() -> None:
     found = collect_secrets(["ZED", "ALPHA"], [], {"ZED": "z-value", "ALPHA": "a-value"})
     assert found.names == ["ALPHA", "ZED"]
     assert "z-value" not in found.names
+
+
+@pytest.mark.parametrize(
+    "name", ["ssh_private_key_file", "token_ttl", "secret_name", "api_key_path", "password_length"]
+)
+def test_names_about_a_secret_are_not_refused(name: str) -> None:
+    check_command_line_vars([name], None)  # a path, a name or a setting: no exception

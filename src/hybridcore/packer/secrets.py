@@ -24,6 +24,9 @@ CREDENTIAL_NAME = re.compile(
     re.IGNORECASE,
 )
 
+# Names that hold a path, a name or a setting about a secret, not the secret itself.
+_NOT_A_SECRET = re.compile(r"_(file|path|dir|name|ttl|type|length|url|id)$", re.IGNORECASE)
+
 _HINT = (
     "Pass secrets as environment variables only: declare the variable with "
     '`default = env("NAME")` and `sensitive = true` in the template, export NAME, and run '
@@ -51,7 +54,7 @@ def check_command_line_vars(names: Iterable[str], template: TemplateInfo | None)
         reason = None
         if name in sensitive:
             reason = "is declared `sensitive = true` in the template"
-        elif CREDENTIAL_NAME.search(name):
+        elif CREDENTIAL_NAME.search(name) and not _NOT_A_SECRET.search(name):
             reason = "has a name that looks like a credential"
         if reason:
             raise HybridcoreError(

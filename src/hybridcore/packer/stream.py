@@ -97,7 +97,10 @@ def render_machine_readable(block: str) -> str:
     text, data lines (artifact, version, ...) left out."""
     if not _MR_LINE_START.match(block):
         return block
-    text = _MR_UI_PREFIX.sub("\n", _MR_DATA_LINE.sub("", "\n" + block))[1:].rstrip("\n")
+    text = "\n" + block
+    if block.count(",ui,") <= block.count("\n"):  # not only UI lines: drop the data lines
+        text = _MR_DATA_LINE.sub("", text)
+    text = _MR_UI_PREFIX.sub("\n", text)[1:].rstrip("\n")
     return text.replace(_MR_COMMA, ",").replace("\\n", "\n")
 
 
