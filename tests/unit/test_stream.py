@@ -372,3 +372,25 @@ def test_multi_line_secret_lines_never_survive_any_chunking(cuts: list[int]) -> 
     for line in secret.splitlines():
         assert line not in text
     assert text.endswith("after")
+
+
+_MR_LINE = st.tuples(
+    st.sampled_from(["1700000000", "1700000001", "1700000002"]),
+    st.sampled_from(["", "null.a", "file.seed"]),
+    st.sampled_from(["ui,say", "ui,message", "ui,error", "artifact", "artifact-count"]),
+    st.sampled_from(["x", "a%!(PACKER_COMMA)b", "\\n==> y", "0,id,Null", "    null.a: hi"]),
+).map(",".join)
+
+
+def _render_by_regex_only(block: str) -> str:
+    """The reference: drop data lines, strip every UI prefix, unescape."""
+    kept = [line for line in block.split("\n") if line.split(",", 3)[2] == "ui"]
+    text = "\n".join(line.split(",", 4)[4] for line in kept)
+    return text.rstrip("\n").replace("%!(PACKER_COMMA)", ",").replace("\\n", "\n")
+
+
+@settings(deadline=None, max_examples=300)
+@given(st.lists(_MR_LINE, min_size=1, max_size=40))
+def test_machine_readable_rendering_matches_the_line_by_line_reference(lines: list[str]) -> None:
+    block = "\n".join(lines)
+    assert render_machine_readable(block) == _render_by_regex_only(block)

@@ -23,9 +23,11 @@ MAX_LINE = 1 << 20
 
 # Anchored on a literal newline rather than `^` with MULTILINE: the regex engine then
 # jumps from newline to newline instead of trying a match at every character.
-_MR_LINE_START = re.compile(r"\d+,[^,\n]*,[\w-]+,")
-_MR_UI_PREFIX = re.compile(r"\n\d+,[^,\n]*,ui,\w+,")
-_MR_DATA_LINE = re.compile(r"\n\d+,[^,\n]*,(?!ui,)[\w-]+,[^\n]*")
+# ASCII classes ([0-9], [a-z]) rather than \d and \w: a third faster on long blocks.
+_MR_LINE_START = re.compile(r"[0-9]+,[^,\n]*,[a-z-]+,")
+_MR_UI_START = re.compile(r"[0-9]+,[^,\n]*,ui,[a-z]+,")
+_MR_UI_PREFIX = re.compile(r"\n[0-9]+,[^,\n]*,ui,[a-z]+,")
+_MR_DATA_LINE = re.compile(r"\n[0-9]+,[^,\n]*,(?!ui,)[a-z-]+,[^\n]*")
 _MR_COMMA = "%!(PACKER_COMMA)"
 
 
@@ -92,16 +94,44 @@ def _split_long_line(pending: list[bytes], redactor: Redactor) -> Iterator[str]:
         yield redactor(_decode(text[:split].encode("utf-8", errors="surrogateescape")))
 
 
+def _strip_runs_of_prefixes(text: str, runs: int = 4) -> str | None:
+    """Strip UI prefixes from `text` ("\\n" + block) when its lines come in at most
+    `runs` runs sharing one prefix (same second, build and type), as a flood of
+    output does; None otherwise. Plain string operations: several times faster
+    than a regex substitution over the same text."""
+    pieces = []
+    while text:
+        if len(pieces) == runs:
+            return None
+        first = _MR_UI_START.match(text, 1)
+        if first is None:
+            return None
+        prefix = "\n" + first.group(0)
+        end = text.find("\n", text.rfind(prefix) + 1)
+        end = len(text) if end < 0 else end
+        run = text[:end]
+        if run.count("\n") != run.count(prefix):
+            return None
+        pieces.append(run.replace(prefix, "\n"))
+        text = text[end:]
+    return "".join(pieces)
+
+
 def render_machine_readable(block: str) -> str:
     """Packer's `-machine-readable` output as a person would see it: UI lines as
     text, data lines (artifact, version, ...) left out."""
     if not _MR_LINE_START.match(block):
         return block
-    text = "\n" + block
-    if block.count(",ui,") <= block.count("\n"):  # not only UI lines: drop the data lines
-        text = _MR_DATA_LINE.sub("", text)
-    text = _MR_UI_PREFIX.sub("\n", text)[1:].rstrip("\n")
-    return text.replace(_MR_COMMA, ",").replace("\\n", "\n")
+    text = _strip_runs_of_prefixes("\n" + block)
+    if text is None:
+        text = "\n" + block
+        if block.count(",ui,") <= block.count("\n"):  # not only UI lines
+            text = _MR_DATA_LINE.sub("", text)
+        text = _MR_UI_PREFIX.sub("\n", text)
+    text = text[1:].rstrip("\n")
+    if _MR_COMMA in text:
+        text = text.replace(_MR_COMMA, ",")
+    return text.replace("\\n", "\n") if "\\n" in text else text
 
 
 class Tail:
