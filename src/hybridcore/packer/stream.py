@@ -99,7 +99,7 @@ def _strip_runs_of_prefixes(text: str, runs: int = 4) -> str | None:
     `runs` runs sharing one prefix (same second, build and type), as a flood of
     output does; None otherwise. Plain string operations: several times faster
     than a regex substitution over the same text."""
-    pieces = []
+    pieces: list[str] = []
     while text:
         if len(pieces) == runs:
             return None
