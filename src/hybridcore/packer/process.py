@@ -100,10 +100,17 @@ class _Pump(threading.Thread):
                 if self._machine_readable and "," in block:
                     self._pick(block)
                     shown = render_machine_readable(block)
-                if shown:
-                    log.log(self._level, shown, extra=self._extra)
+                if shown and log.isEnabledFor(self._level):
+                    log.handle(self._record(shown))
         finally:
             self._stream.close()
+
+    def _record(self, message: str) -> logging.LogRecord:
+        """A record made directly: `Logger.log` would walk the stack to find the
+        caller for every block, which is most of the cost of a trickle of output."""
+        record = logging.LogRecord(log.name, self._level, __file__, 0, message, None, None)
+        record.__dict__.update(self._extra)
+        return record
 
     def _pick(self, block: str) -> None:
         if ",ui,error," in block:
