@@ -8,16 +8,20 @@ Heavy modules are imported inside the command functions so that
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import signal
 import sys
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
 from hybridcore import __version__
 
 if TYPE_CHECKING:
+    from hybridcore.packer.artifact_record import ArtifactRecord
+    from hybridcore.packer.errors import HybridcoreError
     from hybridcore.packer.result import Result
 
 __all__ = ["main"]
@@ -142,13 +146,39 @@ def _parser() -> argparse.ArgumentParser:
         help="enable this provisioner toggle (enable_NAME); others are disabled",
     )
     build.add_argument(
+        "--parallel",
+        type=int,
+        default=None,
+        metavar="N",
+        help="run each selected build as its own packer process, at most N at once",
+    )
+    build.add_argument(
+        "--fail-fast",
+        action="store_true",
+        help="with --parallel: stop the other builds at the first failure",
+    )
+    build.add_argument(
         "--no-cache", action="store_true", help="give this run a private, empty packer cache"
     )
     build.add_argument("--cache-dir", default=None, metavar="DIR")
     build.add_argument("paths", nargs="+", metavar="PATH")
 
+    artifacts = commands.add_parser("artifacts", help="list artifact records")
+    artifacts.add_argument("builds", nargs="*", metavar="BUILD")
+    artifacts.add_argument("--history", action="store_true", help="every record, not the latest")
+
+    manifest = commands.add_parser("manifest", help="work with Packer manifests")
+    manifest_commands = manifest.add_subparsers(dest="manifest_command", required=True)
+    manifest_import = manifest_commands.add_parser(
+        "import", help="turn an existing Packer manifest into artifact records"
+    )
+    manifest_import.add_argument("file", metavar="FILE")
+    manifest_import.add_argument(
+        "--write", action="store_true", help="store the records under --workdir/artifacts/"
+    )
+
     schema = commands.add_parser("schema", help="print a JSON Schema")
-    schema.add_argument("name", choices=["result"])
+    schema.add_argument("name", choices=["result", "artifact-record"])
     return parser
 
 
@@ -157,6 +187,66 @@ def _schema(name: str) -> int:
 
     text = resources.files("hybridcore.packer").joinpath("schemas", f"{name}.schema.json")
     sys.stdout.write(text.read_text(encoding="utf-8"))
+    return 0
+
+
+def _fail(error: HybridcoreError) -> int:
+    sys.stderr.write(f"{PROG}: error: {error.message}\n{PROG}: hint: {error.remediation}\n")
+    return error.exit_code
+
+
+def _print_records(records: Sequence[ArtifactRecord], as_json: bool) -> None:
+    if as_json:
+        payload = [record.model_dump(mode="json") for record in records]
+        sys.stdout.write(json.dumps(payload, indent=2, sort_keys=True) + "\n")
+        return
+    rows = [("BUILD", "PLATFORM", "ARTIFACT ID", "IMAGES", "FINISHED", "COMMAND")]
+    for record in records:
+        images = ", ".join(f"{i.region}:{i.id}" if i.region else i.id for i in record.images)
+        rows.append(
+            (
+                record.build,
+                record.platform,
+                record.artifact_id or "-",
+                images or "-",
+                record.provenance.finished_at or "-",
+                record.provenance.command_id or record.provenance.source,
+            )
+        )
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    for row in rows:
+        sys.stdout.write(
+            "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
+            + "\n"
+        )
+
+
+def _artifacts(args: argparse.Namespace) -> int:
+    from hybridcore.packer.registry import ArtifactRegistry
+
+    registry = ArtifactRegistry(Path(args.workdir) if args.workdir else Path.cwd())
+    builds = args.builds or registry.builds()
+    records = []
+    for build in builds:
+        history = registry.load(build)
+        if not history:
+            sys.stderr.write(f"{PROG}: no artifact record for build {build!r}\n")
+            return 1
+        records += history if args.history else history[-1:]
+    _print_records(records, args.json)
+    return 0
+
+
+def _manifest_import(args: argparse.Namespace) -> int:
+    from hybridcore.packer.registry import import_manifest
+
+    workdir = Path(args.workdir) if args.workdir else Path.cwd()
+    records = import_manifest(Path(args.file), workdir=workdir, write=args.write)
+    _print_records(records, args.json)
+    if args.write:
+        sys.stderr.write(
+            f"{PROG}: recorded {len(records)} record(s) under {workdir / 'artifacts'}\n"
+        )
     return 0
 
 
@@ -208,6 +298,9 @@ def _run(args: argparse.Namespace) -> Result:
         args.paths,
         dict(args.var),
         args.provisioner,
+        parallel=args.parallel,
+        fail_fast=args.fail_fast,
+        progress=_progress_printer() if args.parallel else None,
         var_files=args.var_file,
         only=args.only,
         except_=args.except_,
@@ -235,10 +328,35 @@ def _report(result: Result, as_json: bool) -> None:
         sys.stderr.write(f"{PROG}: hint: {result.remediation}\n")
 
 
+def _progress_printer() -> Callable[[str, str], None]:
+    """Plain progress lines: `[build] state (elapsed)`."""
+    started: dict[str, float] = {}
+
+    def show(build: str, state: str) -> None:
+        now = time.monotonic()
+        if state == "running":
+            started[build] = now
+        elapsed = (
+            f" after {now - started[build]:.1f} s"
+            if build in started and state != "running"
+            else ""
+        )
+        sys.stderr.write(f"{PROG}: [{build}] {state}{elapsed}\n")
+
+    return show
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "schema":
         return _schema(args.name)
+    if args.command in ("artifacts", "manifest"):
+        from hybridcore.packer.errors import HybridcoreError
+
+        try:
+            return _artifacts(args) if args.command == "artifacts" else _manifest_import(args)
+        except HybridcoreError as error:
+            return _fail(error)
     previous = signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
         result = _run(args)

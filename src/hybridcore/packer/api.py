@@ -13,11 +13,18 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from hybridcore.logs import command_context, get_logger, register_redactor
-from hybridcore.packer.argv import build_argv, fmt_argv, validate_argv
+from hybridcore.packer.argv import fmt_argv, validate_argv
+from hybridcore.packer.artifact_record import ArtifactRecord
+from hybridcore.packer.build_plan import (
+    parallel_invocations,
+    record_artifacts,
+    run_label,
+    serial_invocations,
+)
 from hybridcore.packer.errors import HybridcoreError
-from hybridcore.packer.manifest import resolve_manifest_output
 from hybridcore.packer.options import (
     BuildOptions,
     FmtOptions,
@@ -25,6 +32,7 @@ from hybridcore.packer.options import (
     check_build_names,
     freeze_vars,
 )
+from hybridcore.packer.parallel import Progress, run_parallel
 from hybridcore.packer.records import atomic_write_text, safe_name
 from hybridcore.packer.result import Result, RunResult, rfc3339, severity
 from hybridcore.packer.runner import Invocation, Session, run_invocation
@@ -135,6 +143,8 @@ class _Command:
         self.packer: PackerBinary | None = None
         self.secrets = SecretSet(env={}, redactor=Redactor())
         self.runs: list[RunResult] = []
+        self.records: list[ArtifactRecord] = []
+        self.cache: dict[str, Any] | None = None
 
     def session(
         self,
@@ -201,6 +211,8 @@ class _Command:
             stderr=primary.stderr if primary else "",
             manifest_path=next((r.manifest_path for r in self.runs if r.manifest_path), None),
             artifacts=[artifact for run in self.runs for artifact in run.artifacts],
+            records=self.records,
+            cache=self.cache,
             secrets=self.secrets.names,
             log_paths=[path for run in self.runs for path in run.log_paths],
             result_path=str(log_dir / "result.json"),
@@ -361,7 +373,7 @@ def validate(
             state.packer = binary = locate_packer(packer)
             invocations = [
                 Invocation(
-                    label=_label(path, options.only),
+                    label=run_label(path, options.only),
                     target=str(path),
                     argv=validate_argv(binary, options, str(path)),
                 )
@@ -376,13 +388,6 @@ def validate(
         return state.finish()
 
 
-def _label(path: Path, only: tuple[str, ...]) -> str:
-    """Log prefix of a run: the build name when exactly one is selected, else the template."""
-    if len(only) == 1 and "*" not in only[0]:
-        return only[0]
-    return path.name or str(path)
-
-
 def build(
     targets: Targets,
     vars: Mapping[str, object] | None = None,
@@ -394,6 +399,8 @@ def build(
     force: bool = False,
     on_error: str = "cleanup",
     parallel_builds: int | None = None,
+    parallel: int | None = None,
+    fail_fast: bool = False,
     use_cache: bool = True,
     cache_dir: str | os.PathLike[str] | None = None,
     secrets: Iterable[str] = (),
@@ -404,15 +411,19 @@ def build(
     timeout: float | None = None,
     kill_after: float = 120.0,
     command_id: str | None = None,
+    progress: Progress | None = None,
 ) -> Result:
-    """``packer build`` of each target template, with artifacts and the captured manifest."""
+    """``packer build`` of each target template; records every artifact.
+
+    With `parallel=N`, each selected build runs as its own packer process, at most
+    N at once, each in its own working directory (`fail_fast` stops the others at
+    the first failure); `progress(build, state)` is called as builds change state.
+    """
     state = _Command("build", workdir=workdir, env=env, cwd=cwd, command_id=command_id)
     environ = dict(os.environ)
     with command_context(state.command_id):
         try:
-            paths, templates, variables = _prepare(
-                state, targets, vars, provisioners, secrets, environ
-            )
+            _, templates, variables = _prepare(state, targets, vars, provisioners, secrets, environ)
             options = BuildOptions(
                 vars=variables,
                 var_files=_check_var_files(var_files, state.cwd),
@@ -423,27 +434,11 @@ def build(
                 parallel_builds=parallel_builds,
             )
             state.packer = binary = locate_packer(packer)
-            invocations = []
-            for path in paths:
-                full = state.cwd / path
-                template_dir = full if full.is_dir() else full.parent
-                outputs = (
-                    resolve_manifest_output(expr, template_dir, state.cwd)
-                    for expr in templates[path].manifest_outputs
-                )
-                invocations.append(
-                    Invocation(
-                        label=_label(path, options.only),
-                        target=str(path),
-                        argv=build_argv(binary, options, str(path)),
-                        machine_readable=options.machine_readable,
-                        manifest_outputs=tuple(out for out in outputs if out is not None),
-                    )
-                )
             chosen_cache = None
             if use_cache:
-                chosen_cache = Path(cache_dir) if cache_dir else state.workdir / "packer_cache"
-                chosen_cache = state.cwd / chosen_cache
+                chosen_cache = state.cwd / (
+                    Path(cache_dir) if cache_dir else state.workdir / "packer_cache"
+                )
             session = state.session(
                 binary,
                 environ=environ,
@@ -451,7 +446,21 @@ def build(
                 timeout=timeout,
                 kill_after=kill_after,
             )
-            state.run_all(session, invocations)
+            try:
+                if parallel:
+                    invocations = parallel_invocations(session, binary, options, templates)
+                    state.runs = run_parallel(
+                        session,
+                        invocations,
+                        limit=parallel,
+                        fail_fast=fail_fast,
+                        progress=progress,
+                    )
+                else:
+                    state.run_all(session, serial_invocations(session, binary, options, templates))
+            finally:
+                session.cleanup()
+            state.records = record_artifacts(session, state.runs, binary)
         except HybridcoreError as error:
             return state.finish(error)
         return state.finish()

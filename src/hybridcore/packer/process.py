@@ -30,7 +30,7 @@ from hybridcore.logs import get_logger
 from hybridcore.packer.stream import Tail, read_blocks, render_machine_readable
 from hybridcore.redaction import Redactor
 
-__all__ = ["ProcessOutcome", "run_process"]
+__all__ = ["ProcessOutcome", "Stopper", "run_process"]
 
 TAIL_CHARS = 256 * 1024
 ERROR_TAIL_CHARS = 64 * 1024
@@ -119,6 +119,26 @@ class _Pump(threading.Thread):
             self.artifacts += _MR_ARTIFACT.findall(block)
 
 
+class Stopper:
+    """Asks running packer processes to stop, from another thread.
+
+    The thread that owns the Ctrl-C (the main thread) calls `request()` on the first
+    interrupt and `force()` on the second; every `run_process` given this stopper
+    then stops its process the way a Ctrl-C in its own thread would.
+    """
+
+    def __init__(self) -> None:
+        self.requested = threading.Event()
+        self.forced = threading.Event()
+
+    def request(self) -> None:
+        self.requested.set()
+
+    def force(self) -> None:
+        self.requested.set()
+        self.forced.set()
+
+
 def _now() -> datetime:
     return datetime.now(UTC)
 
@@ -161,16 +181,23 @@ def _supervise(
     extra: dict[str, object],
     timeout: float | None,
     kill_after: float,
+    stopper: Stopper | None,
     *,
     stopping: bool = False,
 ) -> None:
-    """Wait for the process; on timeout or Ctrl-C ask it to stop, then kill it."""
+    """Wait for the process; on timeout, Ctrl-C or a stop request ask it to stop,
+    then kill it."""
     deadline = time.monotonic() + timeout if timeout else None
     kill_at = time.monotonic() + kill_after if stopping else None
     while True:
         try:
             if waiter.exited(0.2):
                 return
+            if stopper is not None and stopper.requested.is_set() and kill_at is None:
+                raise KeyboardInterrupt
+            if stopper is not None and stopper.forced.is_set() and not flags["killed"]:
+                flags["killed"] = True
+                _signal_group(pid, signal.SIGKILL)
             now = time.monotonic()
             if deadline is not None and now >= deadline and kill_at is None:
                 flags["timed_out"] = True
@@ -209,6 +236,7 @@ def run_process(
     kill_after: float = 120.0,
     machine_readable: bool = False,
     on_start: Callable[[int], None] | None = None,
+    stopper: Stopper | None = None,
 ) -> ProcessOutcome:
     """Run `argv` to the end (or until stopped) and return what it did."""
     extra: dict[str, object] = {"prefix": label, "command_id": command_id, "redacted": True}
@@ -248,12 +276,12 @@ def run_process(
             pump.start()
         if on_start is not None:
             on_start(proc.pid)
-        _supervise(proc.pid, waiter, flags, extra, timeout, kill_after)
+        _supervise(proc.pid, waiter, flags, extra, timeout, kill_after, stopper)
     except KeyboardInterrupt:
         # Arrived before supervision began: stop packer the same way.
         flags["interrupted"] = True
         _signal_group(proc.pid, signal.SIGTERM)
-        _supervise(proc.pid, waiter, flags, extra, None, kill_after, stopping=True)
+        _supervise(proc.pid, waiter, flags, extra, None, kill_after, stopper, stopping=True)
     finally:
         _signal_group(proc.pid, signal.SIGKILL)  # leftovers of the group, never orphans
         waiter.close()

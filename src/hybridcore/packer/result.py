@@ -8,6 +8,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from hybridcore.packer.artifact_record import ArtifactRecord
+
 __all__ = [
     "SCHEMA_VERSION",
     "Artifact",
@@ -75,6 +77,9 @@ class RunResult(_Model):
     manifest_path: str | None = Field(description="This run's entries of the Packer manifest")
     artifacts: list[Artifact]
     log_paths: list[str] = Field(description="Scrubbed raw Packer logs, one per attempt")
+    workspace: str | None = Field(
+        default=None, description="The build's own working directory (parallel builds)"
+    )
     started_at: str
     finished_at: str
     duration_s: float
@@ -101,6 +106,12 @@ class Result(_Model):
     stderr: str
     manifest_path: str | None
     artifacts: list[Artifact]
+    records: list[ArtifactRecord] = Field(
+        description="Artifact records written to artifacts/<build>.json by this command"
+    )
+    cache: dict[str, Any] | None = Field(
+        description="Shared ISO cache report: fetched, reused and purged entries"
+    )
     secrets: list[str] = Field(description="Names (never values) of secret variables passed")
     log_paths: list[str]
     result_path: str | None = Field(description="Where this result is stored as JSON")

@@ -14,7 +14,7 @@ from hybridcore.packer.classify import Classification, classify
 from hybridcore.packer.environment import child_environment
 from hybridcore.packer.errors import HybridcoreError
 from hybridcore.packer.manifest import artifacts_from_lines, capture_manifest
-from hybridcore.packer.process import ProcessOutcome, run_process
+from hybridcore.packer.process import ProcessOutcome, Stopper, run_process
 from hybridcore.packer.rawlog import RawLogPipe
 from hybridcore.packer.records import atomic_write_text, safe_name
 from hybridcore.packer.result import RunResult, rfc3339
@@ -58,6 +58,7 @@ class Session:
     base_environ: Mapping[str, str]
     timeout: float | None = None
     kill_after: float = 120.0
+    stopper: Stopper = field(default_factory=Stopper)
     private_dirs: list[Path] = field(default_factory=list)
 
     @property
@@ -78,6 +79,8 @@ class Invocation:
     argv: list[str]
     machine_readable: bool = False
     manifest_outputs: tuple[Path, ...] = ()
+    cwd: Path | None = None  # default: the session's
+    cache_dir: Path | None = None  # default: the session's
 
 
 def _classify(command: str, outcome: ProcessOutcome) -> Classification:
@@ -97,10 +100,10 @@ def _cache_dir(session: Session) -> Path:
     return session.cache_dir
 
 
-def _harvest_crash_log(session: Session, run_dir: Path, started: float) -> str | None:
+def _harvest_crash_log(session: Session, cwd: Path, run_dir: Path, started: float) -> str | None:
     """Move a crash.log Packer wrote during this attempt into the run's log directory,
     scrubbed (it holds Packer's full debug log), so runs never overwrite each other's."""
-    crash = session.cwd / "crash.log"
+    crash = cwd / "crash.log"
     try:
         if crash.stat().st_mtime < started:
             return None
@@ -120,7 +123,7 @@ def _attempt(session: Session, inv: Invocation, raw_log: Path) -> ProcessOutcome
         outcome = _attempt_in(session, inv, raw_log, private)
     finally:
         shutil.rmtree(private, ignore_errors=True)
-    crashed = _harvest_crash_log(session, raw_log.parent, started)
+    crashed = _harvest_crash_log(session, inv.cwd or session.cwd, raw_log.parent, started)
     if crashed:
         outcome.warnings.append(crashed)
     return outcome
@@ -133,7 +136,7 @@ def _attempt_in(session: Session, inv: Invocation, raw_log: Path, private: Path)
             session.base_environ,
             log_path=pipe.path,
             hybridcore_env=session.env_name,
-            cache_dir=_cache_dir(session),
+            cache_dir=inv.cache_dir or _cache_dir(session),
             secrets=session.secret_env,
             temp_dir=private / "tmp",
         )
@@ -141,13 +144,14 @@ def _attempt_in(session: Session, inv: Invocation, raw_log: Path, private: Path)
             outcome = run_process(
                 inv.argv,
                 env=env,
-                cwd=session.cwd,
+                cwd=inv.cwd or session.cwd,
                 redactor=session.redactor,
                 label=inv.label,
                 command_id=session.command_id,
                 timeout=session.timeout,
                 kill_after=session.kill_after,
                 machine_readable=inv.machine_readable,
+                stopper=session.stopper,
             )
         except OSError as exc:
             raise HybridcoreError(
@@ -178,7 +182,8 @@ def run_invocation(session: Session, inv: Invocation) -> RunResult:
         for warning in outcome.warnings:
             log.warning(warning, extra={"prefix": inv.label})
         verdict = _classify(session.command, outcome)
-        if verdict.klass != "transient" or outcome.interrupted or attempt == MAX_ATTEMPTS:
+        stopping = outcome.interrupted or session.stopper.requested.is_set()
+        if verdict.klass != "transient" or stopping or attempt == MAX_ATTEMPTS:
             break
         log.warning(
             "transient failure (%s): retrying once", verdict.rule, extra={"prefix": inv.label}

@@ -36,6 +36,7 @@ class TemplateInfo:
     files: tuple[Path, ...]
     variables: dict[str, Variable] = field(default_factory=dict)
     manifest_outputs: tuple[str, ...] = ()
+    builds: tuple[str, ...] = ()
     parse_error: str | None = None
     fallback_secret_env: tuple[str, ...] = ()
 
@@ -112,6 +113,23 @@ def _manifest_outputs(doc: dict[str, Any]) -> list[str]:
     return outputs
 
 
+def _build_names(doc: dict[str, Any]) -> list[str]:
+    """Packer's build names: `[<build name>.]<type>.<source name>` for every source a
+    `build` block uses (a nested `source` block with `name` renames it)."""
+    names = []
+    for build in doc.get("build", []):
+        prefix = _unquote(build["name"]) + "." if "name" in build else ""
+        for ref in build.get("sources", []):
+            names.append(prefix + _unquote(ref).removeprefix("source."))
+        for entry in build.get("source", []):
+            for ref, body in entry.items():
+                kind, _, name = _unquote(ref).removeprefix("source.").partition(".")
+                if isinstance(body, dict) and "name" in body:
+                    name = _unquote(body["name"])
+                names.append(f"{prefix}{kind}.{name}")
+    return names
+
+
 def read_template(target: Path) -> TemplateInfo:
     """Read the facts of `target`; never raises on a template Packer would reject."""
     import hcl2  # imported here: python-hcl2 takes ~0.1 s to load its grammar
@@ -119,6 +137,7 @@ def read_template(target: Path) -> TemplateInfo:
     files = template_files(target)
     variables: dict[str, Variable] = {}
     outputs: list[str] = []
+    builds: list[str] = []
     errors: list[str] = []
     fallback: set[str] = set()
     for path in files:
@@ -135,10 +154,12 @@ def read_template(target: Path) -> TemplateInfo:
             continue
         variables.update(_variables(doc))
         outputs += _manifest_outputs(doc)
+        builds += _build_names(doc)
     return TemplateInfo(
         files=files,
         variables=variables,
         manifest_outputs=tuple(outputs),
+        builds=tuple(dict.fromkeys(builds)),
         parse_error="; ".join(errors) or None,
         fallback_secret_env=tuple(sorted(fallback)),
     )

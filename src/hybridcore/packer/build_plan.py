@@ -1,0 +1,189 @@
+"""Plan the packer processes of a build, and record what they produced.
+
+Serial: one `packer build` per template, in the caller's directory. Parallel:
+one `packer build -only=<build>` per selected build, each in its own mirrored
+working directory (see `workspace`), so manifests, `crash.log` and new output
+directories never collide while relative paths keep working.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
+from fnmatch import fnmatch
+from pathlib import Path
+from typing import Any
+
+from hybridcore.packer.argv import build_argv
+from hybridcore.packer.artifact_record import ArtifactRecord, Provenance
+from hybridcore.packer.errors import HybridcoreError
+from hybridcore.packer.manifest import resolve_manifest_output
+from hybridcore.packer.options import BuildOptions
+from hybridcore.packer.provenance import git_state
+from hybridcore.packer.records import safe_name
+from hybridcore.packer.registry import ArtifactRegistry, build_records
+from hybridcore.packer.result import RunResult
+from hybridcore.packer.runner import Invocation, Session
+from hybridcore.packer.template import TemplateInfo
+from hybridcore.packer.version import PackerBinary
+from hybridcore.packer.workspace import make_workspace
+
+__all__ = [
+    "parallel_invocations",
+    "record_artifacts",
+    "run_label",
+    "selected_builds",
+    "serial_invocations",
+]
+
+
+def selected_builds(
+    template: TemplateInfo, only: Sequence[str], except_: Sequence[str]
+) -> list[str]:
+    """The template's build names that `-only` / `-except` (globs) select."""
+    names = list(template.builds)
+    if only:
+        names = [name for name in names if any(fnmatch(name, pattern) for pattern in only)]
+    if except_:
+        names = [name for name in names if not any(fnmatch(name, p) for p in except_)]
+    return names
+
+
+def run_label(path: Path, only: tuple[str, ...]) -> str:
+    """Log prefix of a run: the build name when exactly one is selected, else the template."""
+    if len(only) == 1 and "*" not in only[0]:
+        return only[0]
+    return path.name or str(path)
+
+
+def serial_invocations(
+    session: Session,
+    packer: PackerBinary,
+    options: BuildOptions,
+    templates: Mapping[Path, TemplateInfo],
+) -> list[Invocation]:
+    invocations = []
+    for path, template in templates.items():
+        full = session.cwd / path
+        template_dir = full if full.is_dir() else full.parent
+        outputs = (
+            resolve_manifest_output(expression, template_dir, session.cwd)
+            for expression in template.manifest_outputs
+        )
+        invocations.append(
+            Invocation(
+                label=run_label(path, options.only),
+                target=str(path),
+                argv=build_argv(packer, options, str(path)),
+                machine_readable=options.machine_readable,
+                manifest_outputs=tuple(out for out in outputs if out is not None),
+            )
+        )
+    return invocations
+
+
+def parallel_invocations(
+    session: Session,
+    packer: PackerBinary,
+    options: BuildOptions,
+    templates: Mapping[Path, TemplateInfo],
+    cache_dirs: Mapping[str, Path] | None = None,
+) -> list[Invocation]:
+    """One invocation per selected build, each in its own workspace."""
+    invocations: list[Invocation] = []
+    shared: dict[Path, str] = {}
+    for path, template in templates.items():
+        if template.parse_error:
+            raise HybridcoreError(
+                f"cannot list the builds of '{path}' for --parallel: {template.parse_error}.",
+                exit_code=1,
+                rule="hcl_syntax",
+                remediation="Fix the template (`hybridcore-packer validate PATH` shows where), "
+                "or build without --parallel to see Packer's own error.",
+            )
+        builds = selected_builds(template, options.only, options.except_)
+        for build in builds:
+            workspace = make_workspace(
+                session.log_dir / safe_name(build) / "work",
+                session.cwd,
+                str(path),
+                template.manifest_outputs,
+            )
+            for output in workspace.shared_outputs:
+                if output in shared:
+                    raise HybridcoreError(
+                        f"builds {shared[output]} and {build} would both write the Packer "
+                        f"manifest {output}.",
+                        exit_code=1,
+                        rule="shared_manifest",
+                        remediation="Give the manifest post-processor a relative `output` (or "
+                        "one under ${path.root}) so each parallel build gets its own.",
+                    )
+                shared[output] = build
+            only_this = replace(options, only=(build,), except_=())
+            invocations.append(
+                Invocation(
+                    label=build,
+                    target=str(path),
+                    argv=build_argv(packer, only_this, workspace.target),
+                    machine_readable=options.machine_readable,
+                    manifest_outputs=workspace.manifest_outputs,
+                    cwd=workspace.cwd,
+                    cache_dir=(cache_dirs or {}).get(build),
+                )
+            )
+    if not invocations:
+        raise HybridcoreError(
+            "no build matches the selection (--only / --except).",
+            exit_code=1,
+            rule="no_build_selected",
+            remediation="List the template's builds with `hybridcore-packer validate PATH` "
+            "and select them by the names Packer prints (e.g. null.vsphere).",
+        )
+    return invocations
+
+
+def _manifest_entries(run: RunResult) -> list[Mapping[str, Any]]:
+    if run.manifest_path is None:
+        return []
+    try:
+        data = json.loads(Path(run.manifest_path).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return []
+    return [entry for entry in data.get("builds", []) if isinstance(entry, dict)]
+
+
+def record_artifacts(
+    session: Session, runs: Sequence[RunResult], packer: PackerBinary
+) -> list[ArtifactRecord]:
+    """Write an artifact record for every artifact the runs produced."""
+    registry = ArtifactRegistry(session.workdir)
+    records: list[ArtifactRecord] = []
+    for run in runs:
+        if not run.artifacts:
+            continue
+        git = git_state(session.cwd / run.target)
+        provenance = Provenance(
+            command_id=session.command_id,
+            source="build",
+            git_sha=git.sha,
+            git_dirty=git.dirty,
+            packer_version=packer.version_text,
+            packer_run_uuid=None,
+            inputs_digest=None,
+            started_at=run.started_at,
+            finished_at=run.finished_at,
+        )
+        records += build_records(run.artifacts, _manifest_entries(run), provenance)
+    try:
+        registry.append(records)
+    except OSError as exc:
+        raise HybridcoreError(
+            f"could not write artifact records under {registry.root}: {exc.strerror}.",
+            exit_code=1,
+            rule="record_write_failed",
+            remediation="Make --workdir writable and check free disk space; the build's "
+            "artifacts are listed in the result and its log directory.",
+        ) from exc
+    return records
