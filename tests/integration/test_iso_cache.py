@@ -229,3 +229,57 @@ def test_parallel_qemu_builds_share_one_fetched_iso_then_a_bump_purges_it(
     output = child.communicate(timeout=300)[0]
     assert child.returncode == 0, output
     assert requests[("GET", "/tiny-2.iso")] == 1
+
+
+def test_parallel_build_through_the_tool_shares_the_cache_and_purges_a_bump(
+    tmp_path: Path,
+    served: tuple[Path, str, Requests],
+    fakebin: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The whole path: `build(parallel=2)` fetches the ISO once before the builds, each
+    build sees it through its own view, nothing changes the shared copy, and a bumped
+    ISO is purged before the next builds start (the result says so)."""
+    from hybridcore import packer
+
+    directory, base, requests = served
+    iso = b"tiny iso, version 1\n" * 5000
+    (directory / "tiny.iso").write_bytes(iso)
+    checksum = "sha256:" + hashlib.sha256(iso).hexdigest()
+    project = tmp_path / "project"
+    write_template(
+        project,
+        TEMPLATE
+        % {"url": f"{base}/tiny.iso", "checksum": checksum, "qemu": fakebin / "qemu-system-x86_64"},
+    )
+    monkeypatch.setenv("PATH", f"{fakebin}{os.pathsep}{os.environ['PATH']}")
+    workdir = tmp_path / "wd"
+
+    first = packer.build(".", parallel=2, workdir=workdir, cwd=project)
+
+    assert first.exit_code == 0, first.message
+    assert first.cache is not None
+    assert [f["url"] for f in first.cache["fetched"]] == [f"{base}/tiny.iso"]
+    assert first.cache["modified_during_builds"] == []
+    assert requests[("GET", "/tiny.iso")] == 1 and requests[("HEAD", "/tiny.iso")] == 0
+    assert sorted(r.build for r in first.records) == ["qemu.lab1", "qemu.lab2"]
+    assert {r.platform for r in first.records} == {"qemu"}
+    assert len({run.workspace or run.label for run in first.runs}) == 2
+
+    iso2 = b"tiny iso, version 2\n" * 5000
+    (directory / "tiny-2.iso").write_bytes(iso2)
+    bump = project / "v2.pkrvars.hcl"
+    bump.write_text(
+        f'iso_url = "{base}/tiny-2.iso"\n'
+        f'iso_checksum = "sha256:{hashlib.sha256(iso2).hexdigest()}"\n'
+    )
+    second = packer.build(
+        ".", var_files=["v2.pkrvars.hcl"], force=True, parallel=2, workdir=workdir, cwd=project
+    )
+
+    assert second.exit_code == 0, second.message
+    assert second.cache is not None
+    assert [p["url"] for p in second.cache["purged"]] == [f"{base}/tiny.iso"]
+    assert [f["url"] for f in second.cache["fetched"]] == [f"{base}/tiny-2.iso"]
+    assert requests[("GET", "/tiny-2.iso")] == 1
+    assert requests[("GET", "/tiny.iso")] == 1

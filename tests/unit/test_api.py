@@ -99,7 +99,9 @@ def test_child_receives_the_tool_environment(
     assert env["PACKER_LOG_PATH"] != str(caller_log)
     assert env["HYBRIDCORE_ENV"] == "staging"
     assert env["CHECKPOINT_DISABLE"] == "1"
-    assert env["PACKER_CACHE_DIR"] == str(work / "packer_cache")
+    # Packer gets a writable view of the shared cache in <workdir>/packer_cache
+    assert env["PACKER_CACHE_DIR"] == str(work / "logs" / "packer" / result.command_id / "cache")
+    assert (work / "packer_cache").is_dir()
     assert env["CLOUD_SDK_SETTING"] == "inherited"
     assert Path(call["cwd"]).resolve() == tmp_path.resolve()
     # Packer's debug log went to our scrubbed raw log, not to the caller's file.
@@ -120,11 +122,13 @@ def test_cache_dir_option_and_no_cache(tmp_path: Path, work: Path, fake_packer: 
     fake = fake_packer()
     template = write_template(tmp_path / "t", SIMPLE)
     common: dict[str, Any] = {"packer": str(fake.path), "workdir": work, "cwd": tmp_path}
-    packer.build(str(template), cache_dir="shared-cache", **common)
+    shared = packer.build(str(template), cache_dir="shared-cache", **common)
     packer.build(str(template), use_cache=False, **common)
     given, private = (Path(call["env"]["PACKER_CACHE_DIR"]) for call in _calls(fake))
-    assert given == tmp_path / "shared-cache"
-    assert given.is_dir()
+    # a writable view (under the command's log directory) onto the shared cache directory
+    assert given == work / "logs" / "packer" / shared.command_id / "cache"
+    assert (tmp_path / "shared-cache").is_dir()
+    assert shared.cache is not None and shared.cache["purged"] == []
     assert private != given and not private.is_relative_to(work)
     assert not private.exists()  # a private cache lives only as long as the command
 

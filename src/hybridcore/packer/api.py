@@ -20,6 +20,7 @@ from hybridcore.packer.argv import fmt_argv, validate_argv
 from hybridcore.packer.artifact_record import ArtifactRecord
 from hybridcore.packer.build_plan import (
     parallel_invocations,
+    prepare_cache,
     record_artifacts,
     run_label,
     serial_invocations,
@@ -434,21 +435,19 @@ def build(
                 parallel_builds=parallel_builds,
             )
             state.packer = binary = locate_packer(packer)
-            chosen_cache = None
+            session = state.session(
+                binary, environ=environ, cache_dir=None, timeout=timeout, kill_after=kill_after
+            )
+            cache = None
             if use_cache:
-                chosen_cache = state.cwd / (
+                root = state.cwd / (
                     Path(cache_dir) if cache_dir else state.workdir / "packer_cache"
                 )
-            session = state.session(
-                binary,
-                environ=environ,
-                cache_dir=chosen_cache,
-                timeout=timeout,
-                kill_after=kill_after,
-            )
+                cache = prepare_cache(root, session, options, templates)
+                session.cache_dir = cache.view(session.log_dir / "cache")
             try:
                 if parallel:
-                    invocations = parallel_invocations(session, binary, options, templates)
+                    invocations = parallel_invocations(session, binary, options, templates, cache)
                     state.runs = run_parallel(
                         session,
                         invocations,
@@ -460,6 +459,7 @@ def build(
                     state.run_all(session, serial_invocations(session, binary, options, templates))
             finally:
                 session.cleanup()
+                state.cache = cache.summary() if cache else None
             state.records = record_artifacts(session, state.runs, binary)
         except HybridcoreError as error:
             return state.finish(error)

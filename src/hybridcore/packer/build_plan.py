@@ -10,14 +10,17 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from fnmatch import fnmatch
 from pathlib import Path
 from typing import Any
 
+from hybridcore.logs import get_logger
 from hybridcore.packer.argv import build_argv
 from hybridcore.packer.artifact_record import ArtifactRecord, Provenance
+from hybridcore.packer.cache import CacheReport, SharedIsoCache
 from hybridcore.packer.errors import HybridcoreError
+from hybridcore.packer.iso_sources import IsoSource, iso_sources
 from hybridcore.packer.manifest import resolve_manifest_output
 from hybridcore.packer.options import BuildOptions
 from hybridcore.packer.provenance import git_state
@@ -29,13 +32,62 @@ from hybridcore.packer.template import TemplateInfo
 from hybridcore.packer.version import PackerBinary
 from hybridcore.packer.workspace import make_workspace
 
+log = get_logger("packer")
+
 __all__ = [
+    "CachePlan",
     "parallel_invocations",
+    "prepare_cache",
     "record_artifacts",
     "run_label",
     "selected_builds",
     "serial_invocations",
 ]
+
+
+@dataclass
+class CachePlan:
+    """The shared ISO cache of one build command, prepared before any build starts."""
+
+    cache: SharedIsoCache
+    sources: list[IsoSource]
+    report: CacheReport
+    fingerprint: dict[str, tuple[int, int]]
+
+    def view(self, directory: Path, build: str | None = None) -> Path:
+        """A writable PACKER_CACHE_DIR onto the shared files (of one build, or all)."""
+        wanted = [s for s in self.sources if build is None or s.build == build]
+        return self.cache.view(directory, wanted)
+
+    def summary(self) -> dict[str, Any]:
+        """The report, plus the shared files a build changed (there should be none)."""
+        modified = self.cache.modified_since(self.fingerprint)
+        if modified:
+            log.error("the shared ISO cache was modified during the builds: %s", modified)
+        return {**self.report.to_dict(), "modified_during_builds": modified}
+
+
+def prepare_cache(
+    root: Path,
+    session: Session,
+    options: BuildOptions,
+    templates: Mapping[Path, TemplateInfo],
+) -> CachePlan:
+    """Purge stale ISOs and fetch every ISO the templates want, once, into `root`."""
+    var_files = [session.cwd / path for path in options.var_files]
+    sources = [
+        source
+        for path in templates
+        for source in iso_sources(
+            session.cwd / path,
+            variables=dict(options.vars),
+            var_files=var_files,
+            environ=session.base_environ,
+        )
+    ]
+    cache = SharedIsoCache(root)
+    report = cache.prepare(sources)
+    return CachePlan(cache, sources, report, cache.fingerprint())
 
 
 def selected_builds(
@@ -88,9 +140,10 @@ def parallel_invocations(
     packer: PackerBinary,
     options: BuildOptions,
     templates: Mapping[Path, TemplateInfo],
-    cache_dirs: Mapping[str, Path] | None = None,
+    cache: CachePlan | None = None,
 ) -> list[Invocation]:
-    """One invocation per selected build, each in its own workspace."""
+    """One invocation per selected build, each in its own workspace (and, with a
+    shared cache, its own view of it)."""
     invocations: list[Invocation] = []
     shared: dict[Path, str] = {}
     for path, template in templates.items():
@@ -130,7 +183,11 @@ def parallel_invocations(
                     machine_readable=options.machine_readable,
                     manifest_outputs=workspace.manifest_outputs,
                     cwd=workspace.cwd,
-                    cache_dir=(cache_dirs or {}).get(build),
+                    cache_dir=(
+                        cache.view(session.log_dir / safe_name(build) / "cache", build)
+                        if cache
+                        else None
+                    ),
                 )
             )
     if not invocations:

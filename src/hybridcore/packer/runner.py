@@ -220,6 +220,7 @@ def run_invocation(session: Session, inv: Invocation) -> RunResult:
         manifest_path=manifest_path,
         artifacts=artifacts_from_lines(outcome.artifact_lines),
         log_paths=[p for p in log_paths if Path(p).exists()],
+        workspace=str(inv.cwd) if inv.cwd else None,
         started_at=rfc3339(first_started_at),
         finished_at=rfc3339(outcome.finished_at),
         duration_s=round((outcome.finished_at - first_started_at).total_seconds(), 3),
