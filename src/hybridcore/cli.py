@@ -12,12 +12,13 @@ import json
 import os
 import signal
 import sys
-import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from types import ModuleType
 from typing import TYPE_CHECKING, NoReturn
 
 from hybridcore import __version__
+from hybridcore.cli_progress import progress_display
 
 if TYPE_CHECKING:
     from hybridcore.packer.artifact_record import ArtifactRecord
@@ -294,13 +295,23 @@ def _run(args: argparse.Namespace) -> Result:
             kill_after=args.kill_after,
             command_id=command_id,
         )
-    return packer.build(
+    with progress_display(PROG, live=bool(args.parallel) and sys.stderr.isatty()) as shown:
+        return _build(args, packer, command_id, shown if args.parallel else None)
+
+
+def _build(
+    args: argparse.Namespace,
+    packer: ModuleType,
+    command_id: str,
+    progress: Callable[[str, str], None] | None,
+) -> Result:
+    result: Result = packer.build(
         args.paths,
         dict(args.var),
         args.provisioner,
         parallel=args.parallel,
         fail_fast=args.fail_fast,
-        progress=_progress_printer() if args.parallel else None,
+        progress=progress,
         var_files=args.var_file,
         only=args.only,
         except_=args.except_,
@@ -317,6 +328,7 @@ def _run(args: argparse.Namespace) -> Result:
         kill_after=args.kill_after,
         command_id=command_id,
     )
+    return result
 
 
 def _report(result: Result, as_json: bool) -> None:
@@ -326,24 +338,6 @@ def _report(result: Result, as_json: bool) -> None:
     sys.stderr.write(f"{PROG}: {status}: {result.message}\n")
     if result.exit_code and result.remediation and result.remediation not in result.message:
         sys.stderr.write(f"{PROG}: hint: {result.remediation}\n")
-
-
-def _progress_printer() -> Callable[[str, str], None]:
-    """Plain progress lines: `[build] state (elapsed)`."""
-    started: dict[str, float] = {}
-
-    def show(build: str, state: str) -> None:
-        now = time.monotonic()
-        if state == "running":
-            started[build] = now
-        elapsed = (
-            f" after {now - started[build]:.1f} s"
-            if build in started and state != "running"
-            else ""
-        )
-        sys.stderr.write(f"{PROG}: [{build}] {state}{elapsed}\n")
-
-    return show
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -125,6 +125,17 @@ class JsonLinesFormatter(logging.Formatter):
         )
 
 
+class _CurrentStderr:
+    """Writes to whatever `sys.stderr` is now, so a live progress display that
+    redirects stderr also catches log lines."""
+
+    def write(self, text: str) -> int:
+        return sys.stderr.write(text)
+
+    def flush(self) -> None:
+        sys.stderr.flush()
+
+
 def init_logging(
     env: str,
     component: str,
@@ -151,7 +162,7 @@ def init_logging(
     log_dir.mkdir(parents=True, exist_ok=True)
     log_file = log_dir / LOG_FILE_NAME
     handlers: list[tuple[logging.Handler, logging.Formatter, int]] = [
-        (logging.StreamHandler(console or sys.stderr), LineFormatter(), console_level),
+        (logging.StreamHandler(console or _CurrentStderr()), LineFormatter(), console_level),
         (logging.FileHandler(log_file, encoding="utf-8"), LineFormatter(), logging.DEBUG),
     ]
     if json_lines is not None:

@@ -236,7 +236,8 @@ class _Command:
         if primary.exit_code == 0:
             count = sum(len(run.artifacts) for run in self.runs)
             tail = f", {count} artifact(s)" if self.command == "build" else ""
-            return f"{what} succeeded in {primary.duration_s:.1f} s{tail}."
+            took = (datetime.now(UTC) - self.started_at).total_seconds()
+            return f"{what} succeeded in {took:.1f} s{tail}."
         evidence = f" Packer said: {primary.evidence}" if primary.evidence else ""
         raw_log = primary.log_paths[-1] if primary.log_paths else "-"
         return (

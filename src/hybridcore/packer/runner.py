@@ -17,7 +17,7 @@ from hybridcore.packer.manifest import artifacts_from_lines, capture_manifest
 from hybridcore.packer.process import ProcessOutcome, Stopper, run_process
 from hybridcore.packer.rawlog import RawLogPipe
 from hybridcore.packer.records import atomic_write_text, safe_name
-from hybridcore.packer.result import RunResult, rfc3339
+from hybridcore.packer.result import Artifact, RunResult, rfc3339
 from hybridcore.packer.version import PackerBinary
 from hybridcore.redaction import Redactor
 
@@ -165,6 +165,20 @@ def _attempt_in(session: Session, inv: Invocation, raw_log: Path, private: Path)
     return outcome
 
 
+def _real_paths(artifacts: list[Artifact], workspace: Path | None) -> list[Artifact]:
+    """Artifact files reached through a build's workspace mirror, as their real paths."""
+    if workspace is None:
+        return artifacts
+    resolved = []
+    for artifact in artifacts:
+        files = []
+        for name in artifact.files:
+            path = Path(name) if Path(name).is_absolute() else workspace / name
+            files.append(str(path.resolve()) if path.is_relative_to(workspace) else name)
+        resolved.append(artifact.model_copy(update={"files": files}))
+    return resolved
+
+
 def run_invocation(session: Session, inv: Invocation) -> RunResult:
     """Run `inv`, retrying once on a transient failure, and describe what happened."""
     run_dir = session.log_dir / safe_name(inv.label)
@@ -218,7 +232,7 @@ def run_invocation(session: Session, inv: Invocation) -> RunResult:
         timed_out=outcome.timed_out,
         interrupted=outcome.interrupted,
         manifest_path=manifest_path,
-        artifacts=artifacts_from_lines(outcome.artifact_lines),
+        artifacts=_real_paths(artifacts_from_lines(outcome.artifact_lines), inv.cwd),
         log_paths=[p for p in log_paths if Path(p).exists()],
         workspace=str(inv.cwd) if inv.cwd else None,
         started_at=rfc3339(first_started_at),
