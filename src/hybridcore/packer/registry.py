@@ -226,6 +226,18 @@ class ArtifactRegistry:
 
     def append(self, records: Iterable[ArtifactRecord]) -> list[Path]:
         """Add records to their builds' files; earlier records are kept."""
+        try:
+            return self._append(records)
+        except OSError as exc:
+            raise HybridcoreError(
+                f"could not write artifact records under {self.root}: {exc.strerror}.",
+                exit_code=1,
+                rule="record_write_failed",
+                remediation="Make --workdir writable (and its artifacts/ a directory) and "
+                "check free disk space; the result lists what was not recorded.",
+            ) from exc
+
+    def _append(self, records: Iterable[ArtifactRecord]) -> list[Path]:
         grouped: dict[str, list[ArtifactRecord]] = {}
         for record in records:
             grouped.setdefault(record.build, []).append(record)
