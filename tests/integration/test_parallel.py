@@ -41,6 +41,7 @@ def test_vsphere_and_azure_in_parallel_write_two_records(example: Path, tmp_path
     assert sorted(run.label for run in result.runs) == ["null.azure", "null.vsphere"]
     assert {record.build for record in result.records} == {"null.vsphere", "null.azure"}
     assert len({record.record_id for record in result.records}) == len(result.records) == 2
+    assert result.cache is not None and result.cache["modified_during_builds"] == []
     for build in ("null.vsphere", "null.azure"):
         stored = ArtifactRegistry(workdir).load(build)
         assert [r.record_id for r in stored] == [
