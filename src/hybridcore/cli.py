@@ -159,10 +159,27 @@ def _parser() -> argparse.ArgumentParser:
         help="with --parallel: stop the other builds at the first failure",
     )
     build.add_argument(
+        "--skip-unchanged",
+        action="store_true",
+        help="do not build what is up to date (same inputs digest, artifact record exists)",
+    )
+    build.add_argument(
         "--no-cache", action="store_true", help="give this run a private, empty packer cache"
     )
     build.add_argument("--cache-dir", default=None, metavar="DIR")
     build.add_argument("paths", nargs="+", metavar="PATH")
+
+    for name, text in (
+        ("drift", "list inputs changed since each build's last hash manifest"),
+        ("verify", "publish gate: pass only if the inputs are what the records were built from"),
+    ):
+        check = commands.add_parser(name, help=text)
+        _selection(check)
+        if name == "drift":
+            check.add_argument(
+                "--full", action="store_true", help="re-hash every file (ignore the stat cache)"
+            )
+        check.add_argument("paths", nargs="+", metavar="PATH")
 
     artifacts = commands.add_parser("artifacts", help="list artifact records")
     artifacts.add_argument("builds", nargs="*", metavar="BUILD")
@@ -238,6 +255,33 @@ def _artifacts(args: argparse.Namespace) -> int:
     return 0
 
 
+def _check(args: argparse.Namespace) -> int:
+    from hybridcore.packer import checks
+
+    common = {
+        "only": args.only,
+        "except_": args.except_,
+        "vars": dict(args.var),
+        "var_files": args.var_file,
+        "secrets": args.secret_env,
+        "workdir": args.workdir,
+        "packer": args.packer,
+    }
+    if args.command == "drift":
+        report = checks.drift(args.paths, full=args.full, **common)
+    else:
+        report = checks.verify(args.paths, **common)
+    if args.json:
+        sys.stdout.write(report.to_json())
+    for build in report.builds:
+        sys.stderr.write(f"{PROG}: [{build.build}] {build.status}: {build.message}\n")
+    status = "ok" if report.exit_code == 0 else f"exit {report.exit_code} ({report.classification})"
+    sys.stderr.write(f"{PROG}: {args.command} {status}: {report.message}\n")
+    if report.remediation:
+        sys.stderr.write(f"{PROG}: hint: {report.remediation}\n")
+    return report.exit_code
+
+
 def _manifest_import(args: argparse.Namespace) -> int:
     from hybridcore.packer.registry import import_manifest
 
@@ -311,6 +355,7 @@ def _build(
         args.provisioner,
         parallel=args.parallel,
         fail_fast=args.fail_fast,
+        skip_unchanged=args.skip_unchanged,
         progress=progress,
         var_files=args.var_file,
         only=args.only,
@@ -344,6 +389,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "schema":
         return _schema(args.name)
+    if args.command in ("drift", "verify"):
+        return _check(args)
     if args.command in ("artifacts", "manifest"):
         from hybridcore.packer.errors import HybridcoreError
 

@@ -39,6 +39,8 @@ RESULT_KEYS = {
     "artifacts",
     "records",
     "cache",
+    "drift",
+    "skipped",
     "secrets",
     "log_paths",
     "result_path",

@@ -25,7 +25,9 @@ from hybridcore.packer.build_plan import (
     run_label,
     serial_invocations,
 )
+from hybridcore.packer.drift import BuildDrift
 from hybridcore.packer.errors import HybridcoreError
+from hybridcore.packer.incremental import plan_inputs, record_inputs, succeeded_builds
 from hybridcore.packer.options import (
     BuildOptions,
     FmtOptions,
@@ -146,6 +148,8 @@ class _Command:
         self.runs: list[RunResult] = []
         self.records: list[ArtifactRecord] = []
         self.cache: dict[str, Any] | None = None
+        self.drift: list[BuildDrift] = []
+        self.skipped: list[BuildDrift] = []
 
     def session(
         self,
@@ -191,6 +195,12 @@ class _Command:
         elif primary is None:
             exit_code, klass, rule, remediation = 0, "ok", "nothing_to_do", None
             message = f"{self.command}: nothing to do."
+            if self.skipped:
+                rule = "up_to_date"
+                message = (
+                    f"{self.command}: every selected build is up to date, none started: "
+                    + "; ".join(item.message for item in self.skipped)
+                )
         else:
             exit_code, klass, rule = primary.exit_code, primary.classification, primary.rule
             remediation, message = primary.remediation, self._summary(primary)
@@ -214,6 +224,8 @@ class _Command:
             artifacts=[artifact for run in self.runs for artifact in run.artifacts],
             records=self.records,
             cache=self.cache,
+            drift=self.drift,
+            skipped=self.skipped,
             secrets=self.secrets.names,
             log_paths=[path for run in self.runs for path in run.log_paths],
             result_path=str(log_dir / "result.json"),
@@ -403,6 +415,7 @@ def build(
     parallel_builds: int | None = None,
     parallel: int | None = None,
     fail_fast: bool = False,
+    skip_unchanged: bool = False,
     use_cache: bool = True,
     cache_dir: str | os.PathLike[str] | None = None,
     secrets: Iterable[str] = (),
@@ -439,6 +452,21 @@ def build(
             session = state.session(
                 binary, environ=environ, cache_dir=None, timeout=timeout, kill_after=kill_after
             )
+            inputs = plan_inputs(
+                session,
+                templates,
+                options,
+                secret_names=set(state.secrets.env),
+                packer_version=binary.version_text,
+                skip_unchanged=skip_unchanged,
+            )
+            state.drift, state.skipped = inputs.drift, inputs.skipped
+            if inputs.skipped:
+                skipped = {item.build for item in inputs.skipped}
+                remaining = tuple(b for b in sorted(inputs.current) if b not in skipped)
+                if not remaining:
+                    return state.finish()
+                options = replace(options, only=remaining, except_=())
             cache = None
             if use_cache:
                 root = state.cwd / (
@@ -461,7 +489,13 @@ def build(
             finally:
                 session.cleanup()
                 state.cache = cache.summary() if cache else None
-            state.records = record_artifacts(session, state.runs, binary)
+            state.records = record_artifacts(session, state.runs, binary, inputs.digests())
+            record_inputs(
+                session,
+                inputs,
+                succeeded_builds(state.runs, templates, options),
+                state.records,
+            )
         except HybridcoreError as error:
             return state.finish(error)
         return state.finish()

@@ -212,7 +212,10 @@ def _manifest_entries(run: RunResult) -> list[Mapping[str, Any]]:
 
 
 def record_artifacts(
-    session: Session, runs: Sequence[RunResult], packer: PackerBinary
+    session: Session,
+    runs: Sequence[RunResult],
+    packer: PackerBinary,
+    digests: Mapping[str, str] | None = None,
 ) -> list[ArtifactRecord]:
     """Write an artifact record for every artifact the runs produced."""
     registry = ArtifactRegistry(session.workdir)
@@ -232,6 +235,6 @@ def record_artifacts(
             started_at=run.started_at,
             finished_at=run.finished_at,
         )
-        records += build_records(run.artifacts, _manifest_entries(run), provenance)
+        records += build_records(run.artifacts, _manifest_entries(run), provenance, digests)
     registry.append(records)
     return records

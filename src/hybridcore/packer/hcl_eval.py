@@ -18,7 +18,16 @@ from typing import Any
 
 from hybridcore.logs import get_logger
 
-__all__ = ["Scope", "TemplateDoc", "labelled", "read_doc", "scope_for", "source_builds", "unquote"]
+__all__ = [
+    "Scope",
+    "TemplateDoc",
+    "build_blocks",
+    "labelled",
+    "read_doc",
+    "scope_for",
+    "source_builds",
+    "unquote",
+]
 
 _REF = re.compile(r"\$\{\s*(var|local|path)\.([A-Za-z_][A-Za-z0-9_-]*)\s*\}")
 _MAX_DEPTH = 16
@@ -165,8 +174,11 @@ def read_doc(files: Sequence[Path]) -> TemplateDoc:
     return found
 
 
-def source_builds(template: TemplateDoc) -> Iterator[tuple[str, dict[str, Any]]]:
-    """(Packer build name, merged source body) for every source a build block uses."""
+def build_blocks(
+    template: TemplateDoc,
+) -> Iterator[tuple[str, dict[str, Any], dict[str, Any]]]:
+    """(Packer build name, merged source body, build block) for every source a build
+    block uses."""
     for build in template.builds:
         prefix = f"{unquote(build['name'])}." if "name" in build else ""
         chosen: dict[str, dict[str, Any]] = {}
@@ -181,7 +193,13 @@ def source_builds(template: TemplateDoc) -> Iterator[tuple[str, dict[str, Any]]]
                 name = unquote(extra["name"]) if "name" in extra else key.split(".", 1)[1]
                 chosen[f"{kind}.{name}"] = {**template.sources[key], **extra}
         for key, body in chosen.items():
-            yield prefix + key, body
+            yield prefix + key, body, build
+
+
+def source_builds(template: TemplateDoc) -> Iterator[tuple[str, dict[str, Any]]]:
+    """(Packer build name, merged source body) for every source a build block uses."""
+    for name, body, _ in build_blocks(template):
+        yield name, body
 
 
 def scope_for(

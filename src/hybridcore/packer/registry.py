@@ -155,6 +155,7 @@ def build_records(
     artifacts: Iterable[Artifact],
     manifest_entries: Iterable[Mapping[str, Any]],
     provenance: Provenance,
+    digests: Mapping[str, str] | None = None,
 ) -> list[ArtifactRecord]:
     """Records for one build run: every builder artifact Packer reported, enriched with
     the run's manifest entry (files with sizes, custom data) where there is one.
@@ -190,7 +191,10 @@ def build_records(
                 files=files,
                 custom_data=dict(custom) if isinstance(custom, Mapping) else None,
                 provenance=provenance.model_copy(
-                    update={"packer_run_uuid": run_uuid if isinstance(run_uuid, str) else None}
+                    update={
+                        "packer_run_uuid": run_uuid if isinstance(run_uuid, str) else None,
+                        "inputs_digest": (digests or {}).get(artifact.build),
+                    }
                 ),
             )
         )
@@ -245,7 +249,9 @@ class ArtifactRegistry:
         for build, new in grouped.items():
             path = self.path_for(build)
             path.parent.mkdir(parents=True, exist_ok=True)
-            with FileLock(str(path) + ".lock", timeout=60):
+            locks = self.root.parent / "state" / "packer" / "locks"
+            locks.mkdir(parents=True, exist_ok=True)
+            with FileLock(str(locks / f"{path.name}.lock"), timeout=60):
                 existing = self._read(path)
                 atomic_write_json(
                     path,

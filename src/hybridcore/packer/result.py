@@ -9,6 +9,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from hybridcore.packer.artifact_record import ArtifactRecord
+from hybridcore.packer.drift import BuildDrift
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -111,6 +112,12 @@ class Result(_Model):
     )
     cache: dict[str, Any] | None = Field(
         description="Shared ISO cache report: fetched, reused and purged entries"
+    )
+    drift: list[BuildDrift] = Field(
+        default_factory=list, description="Each build's inputs against its last hash manifest"
+    )
+    skipped: list[BuildDrift] = Field(
+        default_factory=list, description="Builds --skip-unchanged did not start, and why"
     )
     secrets: list[str] = Field(description="Names (never values) of secret variables passed")
     log_paths: list[str]

@@ -1,0 +1,301 @@
+"""`drift` and `verify`: compare a template's current inputs with what was built.
+
+`drift` lists, per build, the inputs added, removed or changed since the last
+hash manifest (exit 1, class `drift`, when any did). `verify` is the publish
+gate for CI: it re-hashes every input and passes only when the digest equals
+the one recorded with the build's latest artifact record and the hash
+manifest's artifact IDs match that record; a manifest or record that was
+edited, or that disagrees with the other, is a tampering signal (exit 3).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from hybridcore.packer.build_plan import selected_builds
+from hybridcore.packer.drift import BuildDrift, compare
+from hybridcore.packer.errors import HybridcoreError
+from hybridcore.packer.hash_manifest import HashManifest, hash_inputs, load_hash_manifest
+from hybridcore.packer.hashing import HashCache
+from hybridcore.packer.inputs import discover_inputs
+from hybridcore.packer.registry import ArtifactRegistry
+from hybridcore.packer.result import rfc3339
+from hybridcore.packer.secrets import collect_secrets
+from hybridcore.packer.template import TemplateInfo, read_template
+from hybridcore.packer.version import locate_packer
+
+__all__ = ["CheckReport", "current_manifests", "drift", "verify"]
+
+
+class CheckReport(BaseModel):
+    """The result of `drift` or `verify`."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    schema_version: Literal["1.0"] = "1.0"
+    command: Literal["drift", "verify"]
+    exit_code: int = Field(ge=0, le=3)
+    classification: Literal["ok", "drift", "config", "security"]
+    rule: str
+    message: str
+    remediation: str | None
+    builds: list[BuildDrift]
+    workdir: str
+    started_at: str
+    finished_at: str
+
+    def to_json(self) -> str:
+        return json.dumps(self.model_dump(mode="json"), indent=2, sort_keys=True) + "\n"
+
+
+def hash_cache(workdir: Path) -> HashCache:
+    return HashCache(workdir / "state" / "packer" / "hash-cache.json")
+
+
+def current_manifests(
+    templates: Mapping[Path, TemplateInfo],
+    *,
+    cwd: Path,
+    workdir: Path,
+    variables: Mapping[str, str],
+    var_files: Sequence[str],
+    environ: Mapping[str, str],
+    secret_names: set[str],
+    packer_version: str,
+    only: Sequence[str] = (),
+    except_: Sequence[str] = (),
+    full: bool = False,
+) -> dict[str, HashManifest]:
+    """The current hash manifest of every selected build (not written anywhere)."""
+    cache = hash_cache(workdir)
+    found: dict[str, HashManifest] = {}
+    for path, info in templates.items():
+        inputs = discover_inputs(
+            (cwd / path).resolve(),
+            info,
+            cwd=cwd,
+            variables=variables,
+            var_files=[(cwd / v).resolve() for v in var_files],
+            environ=environ,
+            secret_names=secret_names,
+        )
+        for build in selected_builds(info, only, except_):
+            if build in inputs:
+                found[build] = hash_inputs(
+                    inputs[build],
+                    workdir=workdir,
+                    packer_version=packer_version,
+                    cache=cache,
+                    full=full,
+                )
+    with contextlib.suppress(OSError):  # the stat cache only saves time
+        cache.save()
+    return found
+
+
+def _paths(targets: str | os.PathLike[str] | Sequence[str | os.PathLike[str]]) -> list[Path]:
+    items = [targets] if isinstance(targets, str | os.PathLike) else list(targets)
+    return [Path(item) for item in items]
+
+
+def _current(
+    targets: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
+    *,
+    only: Iterable[str],
+    except_: Iterable[str],
+    variables: Mapping[str, str] | None,
+    var_files: Iterable[str | os.PathLike[str]],
+    secrets: Iterable[str],
+    workdir: Path,
+    cwd: Path,
+    packer: str | None,
+    full: bool,
+) -> dict[str, HashManifest]:
+    paths = _paths(targets)
+    for path in paths:
+        if not (cwd / path).exists():
+            raise HybridcoreError(
+                f"template path '{path}' does not exist.",
+                exit_code=1,
+                rule="target_missing",
+                remediation="Pass an existing .pkr.hcl file or a directory holding them.",
+            )
+    templates = {path: read_template(cwd / path) for path in paths}
+    environ = dict(os.environ)
+    secret_set = collect_secrets(secrets, templates.values(), environ)
+    return current_manifests(
+        templates,
+        cwd=cwd,
+        workdir=workdir,
+        variables={k: str(v) for k, v in (variables or {}).items()},
+        var_files=[str(v) for v in var_files],
+        environ=environ,
+        secret_names=set(secret_set.env),
+        packer_version=locate_packer(packer).version_text,
+        only=tuple(only),
+        except_=tuple(except_),
+        full=full,
+    )
+
+
+def _report(
+    command: Literal["drift", "verify"],
+    builds: list[BuildDrift],
+    workdir: Path,
+    started: datetime,
+    error: HybridcoreError | None = None,
+) -> CheckReport:
+    if error is not None:
+        klass = {1: "config", 2: "config", 3: "security"}[error.exit_code]
+        code, rule, message, remediation = (
+            error.exit_code,
+            error.rule,
+            error.message,
+            error.remediation,
+        )
+    elif any(b.status in ("drifted", "failed") for b in builds):
+        klass, code = "drift", 1
+        rule = "inputs_drifted" if command == "drift" else "not_verified"
+        message = "; ".join(b.message for b in builds if b.status in ("drifted", "failed"))
+        remediation = (
+            "Rebuild the drifted builds (or revert the inputs) before publishing; the Open "
+            "Issues pointers name the area to reconcile upstream."
+        )
+    else:
+        klass, code, rule, remediation = "ok", 0, "ok", None
+        message = f"{command}: {len(builds)} build(s) checked, no drift."
+    return CheckReport(
+        command=command,
+        exit_code=code,
+        classification=klass,  # type: ignore[arg-type]
+        rule=rule,
+        message=message,
+        remediation=remediation,
+        builds=builds,
+        workdir=str(workdir),
+        started_at=rfc3339(started),
+        finished_at=rfc3339(datetime.now(UTC)),
+    )
+
+
+def drift(
+    targets: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
+    *,
+    only: Iterable[str] = (),
+    except_: Iterable[str] = (),
+    vars: Mapping[str, str] | None = None,
+    var_files: Iterable[str | os.PathLike[str]] = (),
+    secrets: Iterable[str] = (),
+    workdir: str | os.PathLike[str] | None = None,
+    cwd: str | os.PathLike[str] | None = None,
+    packer: str | None = None,
+    full: bool = False,
+) -> CheckReport:
+    """Each selected build's inputs against its last hash manifest."""
+    started = datetime.now(UTC)
+    here = Path(cwd) if cwd else Path.cwd()
+    root = here / workdir if workdir else here
+    try:
+        current = _current(
+            targets,
+            only=only,
+            except_=except_,
+            variables=vars,
+            var_files=var_files,
+            secrets=secrets,
+            workdir=root,
+            cwd=here,
+            packer=packer,
+            full=full,
+        )
+        builds = [compare(m, load_hash_manifest(root, b)) for b, m in sorted(current.items())]
+    except HybridcoreError as error:
+        return _report("drift", [], root, started, error)
+    return _report("drift", builds, root, started)
+
+
+def _verify_one(root: Path, build: str, current: HashManifest) -> BuildDrift:
+    manifest = load_hash_manifest(root, build)
+    records = ArtifactRegistry(root).load(build)
+    if manifest is None or not records:
+        return BuildDrift(
+            build=build,
+            status="failed",
+            digest=current.digest,
+            baseline_digest=None,
+            message=f"{build}: no hash manifest or artifact record: build it with this tool "
+            "before publishing",
+        )
+    latest_run = records[-1].provenance.command_id
+    latest = [r for r in records if r.provenance.command_id == latest_run]
+    recorded = {r.provenance.inputs_digest for r in latest}
+    if recorded != {manifest.digest}:
+        raise HybridcoreError(
+            f"{build}: the hash manifest's digest {manifest.digest[:12]} disagrees with the "
+            f"artifact record's {sorted(map(str, recorded))}.",
+            exit_code=3,
+            rule="record_mismatch",
+            remediation="Do not publish: one of the files was edited or replaced; rebuild.",
+        )
+    if sorted(map(str, manifest.artifact_ids)) != sorted(str(r.artifact_id) for r in latest):
+        raise HybridcoreError(
+            f"{build}: the hash manifest names artifacts {manifest.artifact_ids}, the record "
+            f"{[r.artifact_id for r in latest]}.",
+            exit_code=3,
+            rule="record_mismatch",
+            remediation="Do not publish: one of the files was edited or replaced; rebuild.",
+        )
+    if current.digest != manifest.digest:
+        found = compare(current, manifest)
+        return found.model_copy(update={"status": "failed"})
+    return BuildDrift(
+        build=build,
+        status="verified",
+        digest=current.digest,
+        baseline_digest=manifest.digest,
+        message=f"{build}: inputs match the recorded artifact "
+        f"{', '.join(str(r.artifact_id) for r in latest)}",
+    )
+
+
+def verify(
+    targets: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
+    *,
+    only: Iterable[str] = (),
+    except_: Iterable[str] = (),
+    vars: Mapping[str, str] | None = None,
+    var_files: Iterable[str | os.PathLike[str]] = (),
+    secrets: Iterable[str] = (),
+    workdir: str | os.PathLike[str] | None = None,
+    cwd: str | os.PathLike[str] | None = None,
+    packer: str | None = None,
+) -> CheckReport:
+    """Publish gate: re-hash every input; pass only if they are what was built."""
+    started = datetime.now(UTC)
+    here = Path(cwd) if cwd else Path.cwd()
+    root = here / workdir if workdir else here
+    try:
+        current = _current(
+            targets,
+            only=only,
+            except_=except_,
+            variables=vars,
+            var_files=var_files,
+            secrets=secrets,
+            workdir=root,
+            cwd=here,
+            packer=packer,
+            full=True,
+        )
+        builds = [_verify_one(root, b, m) for b, m in sorted(current.items())]
+    except HybridcoreError as error:
+        return _report("verify", [], root, started, error)
+    return _report("verify", builds, root, started)
