@@ -41,7 +41,7 @@ from hybridcore.packer.result import Result, RunResult, rfc3339, severity
 from hybridcore.packer.runner import Invocation, Session, run_invocation
 from hybridcore.packer.secrets import SecretSet, check_command_line_vars, collect_secrets
 from hybridcore.packer.template import TOGGLE_PREFIX, TemplateInfo, read_template
-from hybridcore.packer.version import PackerBinary, locate_packer
+from hybridcore.packer.version import PackerBinary, locate_packer, version_cache
 from hybridcore.redaction import Redactor
 
 __all__ = ["build", "fmt", "new_command_id", "validate"]
@@ -310,7 +310,7 @@ def fmt(
             paths = _resolve_targets(targets, state.cwd)
             state.targets = [str(path) for path in paths]
             options = FmtOptions(check=check, recursive=recursive, diff=diff, write=write)
-            state.packer = binary = locate_packer(packer)
+            state.packer = binary = locate_packer(packer, cache=version_cache(state.workdir))
             invocations = []
             for path in paths:
                 walk = recursive and not binary.at_least(1, 7) and (state.cwd / path).is_dir()
@@ -384,7 +384,7 @@ def validate(
                 except_=check_build_names(except_, "--except"),
                 syntax_only=syntax_only,
             )
-            state.packer = binary = locate_packer(packer)
+            state.packer = binary = locate_packer(packer, cache=version_cache(state.workdir))
             invocations = [
                 Invocation(
                     label=run_label(path, options.only),
@@ -448,7 +448,7 @@ def build(
                 on_error=on_error,
                 parallel_builds=parallel_builds,
             )
-            state.packer = binary = locate_packer(packer)
+            state.packer = binary = locate_packer(packer, cache=version_cache(state.workdir))
             session = state.session(
                 binary, environ=environ, cache_dir=None, timeout=timeout, kill_after=kill_after
             )

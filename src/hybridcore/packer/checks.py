@@ -30,7 +30,7 @@ from hybridcore.packer.registry import ArtifactRegistry
 from hybridcore.packer.result import rfc3339
 from hybridcore.packer.secrets import collect_secrets
 from hybridcore.packer.template import TemplateInfo, read_template
-from hybridcore.packer.version import locate_packer
+from hybridcore.packer.version import locate_packer, version_cache
 
 __all__ = ["CheckReport", "current_manifests", "drift", "verify"]
 
@@ -139,7 +139,7 @@ def _current(
         var_files=[str(v) for v in var_files],
         environ=environ,
         secret_names=set(secret_set.env),
-        packer_version=locate_packer(packer).version_text,
+        packer_version=locate_packer(packer, cache=version_cache(workdir)).version_text,
         only=tuple(only),
         except_=tuple(except_),
         full=full,

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from hybridcore.logs import get_logger
+from hybridcore.packer.hcl_parse import parse_hcl
 
 __all__ = [
     "Scope",
@@ -117,10 +118,8 @@ def labelled(entries: Iterable[Any]) -> Iterator[tuple[str, Any]]:
 
 
 def _load_hcl(path: Path) -> dict[str, Any] | None:
-    import hcl2  # imported here: python-hcl2 takes ~0.1 s to load its grammar
-
     try:
-        doc = hcl2.loads(path.read_text(encoding="utf-8", errors="replace"))
+        doc = parse_hcl(path.read_text(encoding="utf-8", errors="replace"))
     except Exception as exc:  # OSError or one of lark's many error types
         first = (str(exc).splitlines() or [type(exc).__name__])[0]
         log.warning("%s: not evaluated (%s)", path, first)

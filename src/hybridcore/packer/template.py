@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from hybridcore.packer.hcl_parse import parse_hcl
+
 __all__ = ["TemplateInfo", "Variable", "read_template", "template_files"]
 
 _ENV_CALL = re.compile(r"""\benv\(\s*"([^"]+)"\s*\)""")
@@ -132,8 +134,6 @@ def _build_names(doc: dict[str, Any]) -> list[str]:
 
 def read_template(target: Path) -> TemplateInfo:
     """Read the facts of `target`; never raises on a template Packer would reject."""
-    import hcl2  # imported here: python-hcl2 takes ~0.1 s to load its grammar
-
     files = template_files(target)
     variables: dict[str, Variable] = {}
     outputs: list[str] = []
@@ -147,7 +147,7 @@ def read_template(target: Path) -> TemplateInfo:
             errors.append(f"{path}: {exc.strerror}")
             continue
         try:
-            doc = hcl2.loads(text)
+            doc = parse_hcl(text)
         except Exception as exc:  # python-hcl2 raises lark errors of many types
             errors.append(f"{path}: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}")
             fallback.update(_ENV_CALL.findall(text))

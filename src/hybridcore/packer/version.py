@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
 import re
 import shutil
 import subprocess
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from hybridcore.packer.errors import HybridcoreError
+from hybridcore.packer.records import atomic_write_json
 
-__all__ = ["PackerBinary", "locate_packer"]
+__all__ = ["PackerBinary", "locate_packer", "version_cache"]
 
 _VERSION = re.compile(r"(?:Packer v|^)(\d+)\.(\d+)\.(\d+)", re.MULTILINE)
 
@@ -31,6 +35,10 @@ class PackerBinary:
         return self.version[:2] >= (major, minor)
 
 
+def version_cache(workdir: Path) -> Path:
+    return workdir / "state" / "packer" / "packer-version.json"
+
+
 def _not_found(what: str) -> HybridcoreError:
     return HybridcoreError(
         f"packer executable not found: {what}.",
@@ -43,14 +51,59 @@ def _not_found(what: str) -> HybridcoreError:
     )
 
 
-def locate_packer(explicit: str | None = None, env: dict[str, str] | None = None) -> PackerBinary:
+def _identity(path: str) -> str:
+    """What makes a cached version valid: the file, and its size, mtime and inode."""
+    real = Path(path).resolve()
+    stat = real.stat()
+    return f"{path}|{real}|{stat.st_size}|{stat.st_mtime_ns}|{stat.st_ino}"
+
+
+def _cached_version(cache: Path | None, identity: str) -> tuple[int, int, int] | None:
+    if cache is None:
+        return None
+    try:
+        data = json.loads(cache.read_text(encoding="utf-8"))
+        major, minor, patch = data[identity]
+        return int(major), int(minor), int(patch)
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def _remember(cache: Path | None, identity: str, version: tuple[int, int, int]) -> None:
+    if cache is None:
+        return
+    try:
+        data = json.loads(cache.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        data = {}  # missing or damaged: start afresh
+    data = {**(data if isinstance(data, dict) else {}), identity: list(version)}
+    with contextlib.suppress(OSError):  # the cache only saves time
+        atomic_write_json(cache, data)
+
+
+def locate_packer(
+    explicit: str | None = None,
+    env: dict[str, str] | None = None,
+    *,
+    cache: Path | None = None,
+) -> PackerBinary:
     """Resolve `--packer`, else ``$HYBRIDCORE_PACKER_BIN``, else ``packer`` on PATH,
-    and ask it for its version."""
+    and ask it for its version (remembered in `cache` while the binary is unchanged)."""
     environ = os.environ if env is None else env
     wanted = explicit or environ.get("HYBRIDCORE_PACKER_BIN") or "packer"
     resolved = shutil.which(wanted, path=environ.get("PATH"))
     if resolved is None:
         raise _not_found(repr(wanted))
+    identity = _identity(resolved)
+    known = _cached_version(cache, identity)
+    if known is not None:
+        return PackerBinary(path=str(Path(resolved)), version=known)
+    binary = _ask_version(resolved, environ)
+    _remember(cache, identity, binary.version)
+    return binary
+
+
+def _ask_version(resolved: str, environ: Mapping[str, str]) -> PackerBinary:
     try:
         proc = subprocess.run(
             [resolved, "version"],
