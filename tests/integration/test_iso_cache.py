@@ -55,7 +55,7 @@ source "qemu" "lab1" {
   headless         = true
   disk_size        = "100M"
   output_directory = "out-lab1"
-  shutdown_timeout = "5s"
+  shutdown_timeout = "30s"
   disable_vnc      = true
   boot_wait        = "0s"
 }
@@ -67,7 +67,7 @@ source "qemu" "lab2" {
   headless         = true
   disk_size        = "100M"
   output_directory = "out-lab2"
-  shutdown_timeout = "5s"
+  shutdown_timeout = "30s"
   disable_vnc      = true
   boot_wait        = "0s"
 }
