@@ -964,3 +964,17 @@ def test_fmt_walk_keeps_separate_logs_for_directories_with_look_alike_names(
     assert one != two
     assert one.read_text() == "log of the first run\n"
     assert two.read_text() == "log of the second run\n"
+
+
+@pytest.mark.parametrize("limit", [0, -3])
+def test_parallel_below_one_is_refused_before_packer_runs(
+    tmp_path: Path, work: Path, fake_packer: Fake, limit: int
+) -> None:
+    fake = fake_packer()
+    template = write_template(tmp_path / "t", SIMPLE)
+    result = packer.build(
+        str(template), parallel=limit, packer=str(fake.path), workdir=work, cwd=tmp_path
+    )
+    assert (result.exit_code, result.rule) == (1, "invalid_option")
+    assert f"--parallel {limit}" in result.message
+    assert _calls(fake) == []

@@ -439,6 +439,13 @@ def build(
     with command_context(state.command_id):
         try:
             _, templates, variables = _prepare(state, targets, vars, provisioners, secrets, environ)
+            if parallel is not None and parallel < 1:
+                raise _config_error(
+                    f"--parallel {parallel}: the number of builds at once must be at least 1.",
+                    "Use --parallel N with N >= 1 (N builds run at once), or leave it out to "
+                    "run the template as one packer process.",
+                    "invalid_option",
+                )
             options = BuildOptions(
                 vars=variables,
                 var_files=_check_var_files(var_files, state.cwd),
@@ -475,7 +482,7 @@ def build(
                 cache = prepare_cache(root, session, options, templates)
                 session.cache_dir = cache.view(session.log_dir / "cache")
             try:
-                if parallel:
+                if parallel is not None:
                     invocations = parallel_invocations(session, binary, options, templates, cache)
                     state.runs = run_parallel(
                         session,
