@@ -175,6 +175,13 @@ def _parser() -> argparse.ArgumentParser:
     ):
         check = commands.add_parser(name, help=text)
         _selection(check)
+        check.add_argument(
+            "--provisioner",
+            action="append",
+            default=None,
+            metavar="NAME",
+            help="the provisioner toggles the build used (enable_NAME), as for build",
+        )
         if name == "drift":
             check.add_argument(
                 "--full", action="store_true", help="re-hash every file (ignore the stat cache)"
@@ -266,6 +273,7 @@ def _check(args: argparse.Namespace) -> int:
         "secrets": args.secret_env,
         "workdir": args.workdir,
         "packer": args.packer,
+        "provisioners": args.provisioner,
     }
     if args.command == "drift":
         report = checks.drift(args.paths, full=args.full, **common)

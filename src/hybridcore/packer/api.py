@@ -40,7 +40,7 @@ from hybridcore.packer.records import atomic_write_text, safe_name
 from hybridcore.packer.result import Result, RunResult, rfc3339, severity
 from hybridcore.packer.runner import Invocation, Session, run_invocation
 from hybridcore.packer.secrets import SecretSet, check_command_line_vars, collect_secrets
-from hybridcore.packer.template import TOGGLE_PREFIX, TemplateInfo, read_template
+from hybridcore.packer.template import TemplateInfo, read_template, toggle_variables
 from hybridcore.packer.version import PackerBinary, locate_packer, version_cache
 from hybridcore.redaction import Redactor
 
@@ -89,27 +89,6 @@ def _check_var_files(var_files: Iterable[str | os.PathLike[str]], cwd: Path) -> 
                 "var_file_missing",
             )
     return files
-
-
-def _toggle_vars(
-    provisioners: Iterable[str] | None, templates: Iterable[TemplateInfo]
-) -> dict[str, bool]:
-    """`enable_<name>` = true for each named toggle, false for every other declared one."""
-    if provisioners is None:
-        return {}
-    declared = set().union(*(template.toggles for template in templates))
-    wanted = set(provisioners)
-    unknown = sorted(wanted - declared)
-    if unknown:
-        raise _config_error(
-            f"--provisioner {', '.join(unknown)}: the template declares no boolean variable "
-            f"{', '.join(TOGGLE_PREFIX + name for name in unknown)}.",
-            'Declare `variable "enable_<name>" { type = bool }` in the template and use it '
-            "to switch the provisioner; declared toggles: "
-            f"{', '.join(sorted(declared)) or 'none'}.",
-            "unknown_provisioner_toggle",
-        )
-    return {TOGGLE_PREFIX + name: name in wanted for name in sorted(declared)}
 
 
 def _check_var_values(variables: Mapping[str, str], secret_set: SecretSet) -> None:
@@ -348,7 +327,7 @@ def _prepare(
     state.secrets = collect_secrets(secrets, templates.values(), environ)
     register_redactor(state.secrets.redactor)
     _check_var_values(dict(frozen), state.secrets)
-    toggles = freeze_vars(_toggle_vars(provisioners, templates.values()))
+    toggles = freeze_vars(toggle_variables(provisioners, templates.values()))
     explicit = {name for name, _ in frozen}
     combined = tuple(sorted(frozen + tuple(p for p in toggles if p[0] not in explicit)))
     return paths, templates, combined

@@ -29,7 +29,7 @@ from hybridcore.packer.inputs import discover_inputs
 from hybridcore.packer.registry import ArtifactRegistry
 from hybridcore.packer.result import rfc3339
 from hybridcore.packer.secrets import collect_secrets
-from hybridcore.packer.template import TemplateInfo, read_template
+from hybridcore.packer.template import TemplateInfo, read_template, toggle_variables
 from hybridcore.packer.version import locate_packer, version_cache
 
 __all__ = ["CheckReport", "current_manifests", "drift", "verify"]
@@ -118,6 +118,7 @@ def _current(
     cwd: Path,
     packer: str | None,
     full: bool,
+    provisioners: Iterable[str] | None,
 ) -> dict[str, HashManifest]:
     paths = _paths(targets)
     for path in paths:
@@ -129,13 +130,26 @@ def _current(
                 remediation="Pass an existing .pkr.hcl file or a directory holding them.",
             )
     templates = {path: read_template(cwd / path) for path in paths}
+    for path, info in templates.items():
+        if info.parse_error:
+            raise HybridcoreError(
+                f"template '{path}' cannot be read: {info.parse_error}.",
+                exit_code=1,
+                rule="hcl_syntax",
+                remediation="Fix the template (`hybridcore-packer validate PATH` shows Packer's "
+                "own error); its inputs cannot be checked until it parses.",
+            )
     environ = dict(os.environ)
+    toggles = toggle_variables(provisioners, templates.values())
     secret_set = collect_secrets(secrets, templates.values(), environ)
-    return current_manifests(
+    current = current_manifests(
         templates,
         cwd=cwd,
         workdir=workdir,
-        variables={k: str(v) for k, v in (variables or {}).items()},
+        variables={
+            **{k: "true" if v else "false" for k, v in toggles.items()},
+            **{k: str(v) for k, v in (variables or {}).items()},
+        },
         var_files=[str(v) for v in var_files],
         environ=environ,
         secret_names=set(secret_set.env),
@@ -144,6 +158,15 @@ def _current(
         except_=tuple(except_),
         full=full,
     )
+    if not current:
+        raise HybridcoreError(
+            "no build matches the selection: nothing to check.",
+            exit_code=1,
+            rule="no_build_selected",
+            remediation="Select builds by the names Packer prints (e.g. null.vsphere) with "
+            "--only, or drop --only / --except.",
+        )
+    return current
 
 
 def _report(
@@ -198,6 +221,7 @@ def drift(
     cwd: str | os.PathLike[str] | None = None,
     packer: str | None = None,
     full: bool = False,
+    provisioners: Iterable[str] | None = None,
 ) -> CheckReport:
     """Each selected build's inputs against its last hash manifest."""
     started = datetime.now(UTC)
@@ -215,6 +239,7 @@ def drift(
             cwd=here,
             packer=packer,
             full=full,
+            provisioners=provisioners,
         )
         builds = [compare(m, load_hash_manifest(root, b)) for b, m in sorted(current.items())]
     except HybridcoreError as error:
@@ -224,7 +249,7 @@ def drift(
 
 def _verify_one(root: Path, build: str, current: HashManifest) -> BuildDrift:
     manifest = load_hash_manifest(root, build)
-    records = ArtifactRegistry(root).load(build)
+    records = [r for r in ArtifactRegistry(root).load(build) if r.provenance.source == "build"]
     if manifest is None or not records:
         return BuildDrift(
             build=build,
@@ -277,6 +302,7 @@ def verify(
     workdir: str | os.PathLike[str] | None = None,
     cwd: str | os.PathLike[str] | None = None,
     packer: str | None = None,
+    provisioners: Iterable[str] | None = None,
 ) -> CheckReport:
     """Publish gate: re-hash every input; pass only if they are what was built."""
     started = datetime.now(UTC)
@@ -294,6 +320,7 @@ def verify(
             cwd=here,
             packer=packer,
             full=True,
+            provisioners=provisioners,
         )
         builds = [_verify_one(root, b, m) for b, m in sorted(current.items())]
     except HybridcoreError as error:

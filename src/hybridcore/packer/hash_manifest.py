@@ -3,8 +3,10 @@
 Every input of a build (path relative to the workdir, sha256, size, kind), its
 non-secret variable values and the Packer version, folded into one digest, with
 the artifact IDs these inputs produced. The previous manifest is kept inside
-the new one, so a diff is always possible. A manifest whose digest does not
-match its own contents was edited: a tampering signal.
+the new one, so a diff is always possible. A `seal` (sha256 over everything
+else in the file) is written with it: a manifest whose seal or digest does not
+match its contents was edited, a tampering signal. The seal detects edits, not
+a forger who recomputes it; that needs signing, which this tool does not do.
 """
 
 from __future__ import annotations
@@ -60,6 +62,14 @@ class HashManifest(_Model):
     git_sha: str | None = None
     created_at: str | None = None
     previous: HashManifest | None = None
+    seal: str | None = Field(default=None, description="sha256 over the rest of the file")
+
+
+def _seal(data: Mapping[str, Any]) -> str:
+    body = {key: value for key, value in data.items() if key != "seal"}
+    return hashlib.sha256(
+        json.dumps(body, sort_keys=True, separators=(",", ":")).encode()
+    ).hexdigest()
 
 
 def _shown(path: Path, workdir: Path) -> str:
@@ -141,6 +151,8 @@ def load_hash_manifest(workdir: Path, build: str) -> HashManifest | None:
         manifest = HashManifest.model_validate(data)
     except ValueError as exc:
         raise _tampered(path, "does not match the hash manifest schema") from exc
+    if manifest.seal != _seal(data):
+        raise _tampered(path, "has a seal that does not match its contents")
     if manifest.digest != combined_digest(
         manifest.inputs, manifest.variables, manifest.packer_version
     ):
@@ -155,6 +167,8 @@ def write_hash_manifest(
     manifest (without its own previous) beside the artifact record."""
     path = manifest_path(workdir, current.build)
     kept = previous.model_copy(update={"previous": None}) if previous else None
-    final = current.model_copy(update={**fields, "previous": kept})
-    atomic_write_json(path, final.model_dump(mode="json"))
+    final = current.model_copy(update={**fields, "previous": kept, "seal": None})
+    data = final.model_dump(mode="json")
+    data["seal"] = _seal(data)
+    atomic_write_json(path, data)
     return path

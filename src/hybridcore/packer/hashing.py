@@ -55,16 +55,19 @@ class HashCache:
         if path is not None:
             try:
                 data = json.loads(path.read_text(encoding="utf-8"))
-                if data.get("version") == _CACHE_VERSION:
-                    self._entries = dict(data.get("entries", {}))
+                entries = data.get("entries") if data.get("version") == _CACHE_VERSION else None
+                self._entries = dict(entries) if isinstance(entries, dict) else {}
             except (OSError, ValueError, AttributeError):
                 self._entries = {}  # a damaged cache only costs a re-hash
         self._dirty = False
 
     def get(self, path: Path, stat: os.stat_result) -> FileHash | None:
         entry = self._entries.get(str(path))
-        if entry and entry[0] == _key(stat) and isinstance(entry[1], str):
-            return FileHash(entry[1], stat.st_size)
+        if not (isinstance(entry, list) and len(entry) == 2):
+            return None  # absent, or damaged: only costs a re-hash
+        key, digest = entry
+        if key == _key(stat) and isinstance(digest, str):
+            return FileHash(digest, stat.st_size)
         return None
 
     def put(self, path: Path, stat: os.stat_result, value: FileHash) -> None:

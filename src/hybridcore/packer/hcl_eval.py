@@ -207,6 +207,7 @@ def scope_for(
     variables: Mapping[str, str],
     var_files: Sequence[Path],
     environ: Mapping[str, str] | None,
+    cwd: Path | None = None,
 ) -> Scope:
     """Packer's order: defaults < PKR_VAR_* < *.auto.pkrvars.* (directory targets) <
     var files in order < variables."""
@@ -219,4 +220,4 @@ def scope_for(
         values.update(_var_file_values(path))
     values.update({k: _Value(v, literal=True) for k, v in variables.items()})
     root = target if target.is_dir() else target.parent
-    return Scope(values, template.locals, {"root": str(root), "cwd": str(Path.cwd())})
+    return Scope(values, template.locals, {"root": str(root), "cwd": str(cwd or Path.cwd())})

@@ -89,10 +89,14 @@ def plan_inputs(
 def succeeded_builds(
     runs: Sequence[RunResult], templates: Mapping[Path, TemplateInfo], options: BuildOptions
 ) -> set[str]:
-    """Builds whose packer run succeeded (a serial run covers all its selected builds)."""
+    """Builds whose packer run succeeded: a parallel run is one build; a serial run that
+    succeeded covers all its selected builds; of a serial run that failed, the builds
+    Packer reported artifacts for (it reports only those of successful builds)."""
     done: set[str] = set()
     for run in runs:
         if run.exit_code != 0:
+            if run.workspace is None:
+                done.update(artifact.build for artifact in run.artifacts)
             continue
         if run.workspace is not None:  # a parallel run: exactly one build
             done.add(run.label)

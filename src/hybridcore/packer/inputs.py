@@ -170,7 +170,7 @@ def discover_inputs(
     """The inputs of every build of the template `target` (absolute), by build name."""
     files = template_files(target)
     doc = read_doc(files)
-    scope = scope_for(target, doc, variables, var_files, environ)
+    scope = scope_for(target, doc, variables, var_files, environ, cwd)
     template_dir = target if target.is_dir() else target.parent
     common = [InputFile(path.resolve(), "template") for path in files]
     auto = sorted(template_dir.glob("*.auto.pkrvars.*")) if target.is_dir() else []

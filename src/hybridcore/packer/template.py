@@ -11,13 +11,15 @@ variable as a secret, so redaction never depends on a successful parse.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from hybridcore.packer.errors import HybridcoreError
 from hybridcore.packer.hcl_parse import parse_hcl
 
-__all__ = ["TemplateInfo", "Variable", "read_template", "template_files"]
+__all__ = ["TemplateInfo", "Variable", "read_template", "template_files", "toggle_variables"]
 
 _ENV_CALL = re.compile(r"""\benv\(\s*"([^"]+)"\s*\)""")
 TOGGLE_PREFIX = "enable_"
@@ -163,3 +165,26 @@ def read_template(target: Path) -> TemplateInfo:
         parse_error="; ".join(errors) or None,
         fallback_secret_env=tuple(sorted(fallback)),
     )
+
+
+def toggle_variables(
+    provisioners: Iterable[str] | None, templates: Iterable[TemplateInfo]
+) -> dict[str, bool]:
+    """`enable_<name>` = true for each named toggle, false for every other declared one;
+    nothing when `provisioners` is None (the template's defaults apply)."""
+    if provisioners is None:
+        return {}
+    declared = set().union(*(template.toggles for template in templates))
+    wanted = set(provisioners)
+    unknown = sorted(wanted - declared)
+    if unknown:
+        raise HybridcoreError(
+            f"--provisioner {', '.join(unknown)}: the template declares no boolean variable "
+            f"{', '.join(TOGGLE_PREFIX + name for name in unknown)}.",
+            exit_code=1,
+            rule="unknown_provisioner_toggle",
+            remediation='Declare `variable "enable_<name>" { type = bool }` in the template '
+            "and use it to switch the provisioner; declared toggles: "
+            f"{', '.join(sorted(declared)) or 'none'}.",
+        )
+    return {TOGGLE_PREFIX + name: name in wanted for name in sorted(declared)}
