@@ -23,3 +23,5 @@ fi
 extra=""
 [ "${1:-}" = "--test" ] && extra="[test]"
 .venv/bin/python -m pip install -q --disable-pip-version-check -e ".${extra}"
+# An editable install keeps no byte code when PYTHONDONTWRITEBYTECODE is set: compile it once.
+.venv/bin/python -m compileall -q src
