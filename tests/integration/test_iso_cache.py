@@ -21,11 +21,13 @@ from tests.conftest import write_template
 
 pytestmark = pytest.mark.integration
 
+# The "VM" runs 3 s: Packer 1.6.6's qemu driver waits 2 s for an early failure, and a VM
+# that exits within those 2 s can leave Packer waiting for a shutdown it already missed.
 FAKE_QEMU = """#!/bin/sh
 for arg in "$@"; do
   if [ "$arg" = "-version" ]; then echo "QEMU emulator version 5.2.0"; exit 0; fi
 done
-sleep 1
+sleep 3
 exit 0
 """
 FAKE_QEMU_IMG = """#!/bin/sh
