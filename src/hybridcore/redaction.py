@@ -1,9 +1,13 @@
-"""Replace secret values with a placeholder, in every form Packer prints them."""
+"""Replace secret values with a placeholder, in every form Packer prints them,
+and well-known credential shapes (see credential_shapes) even when unregistered."""
 
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import Iterable
+
+from hybridcore.credential_shapes import scrub_shapes
 
 __all__ = ["PLACEHOLDER", "Redactor", "secret_forms"]
 
@@ -67,10 +71,16 @@ class Redactor:
         return len(self._forms[0]) if self._forms else 0
 
     def __call__(self, text: str) -> str:
+        return self.scrub(text)
+
+    def scrub(self, text: str, counts: Counter[str] | None = None) -> str:
+        """`text` scrubbed; `counts` (if given) gets the replacements per rule."""
         for form in self._forms:
             if form in text:
+                if counts is not None:
+                    counts["secret"] += text.count(form)
                 text = text.replace(form, PLACEHOLDER)
-        return text
+        return scrub_shapes(text, counts)
 
     def straddle_start(self, text: str, index: int) -> int:
         """`index`, moved back to the start of any secret form that spans it."""

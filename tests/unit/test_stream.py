@@ -12,7 +12,7 @@ import pytest
 from hypothesis import assume, example, given, settings
 from hypothesis import strategies as st
 
-from hybridcore.packer.stream import Tail, read_blocks, render_machine_readable
+from hybridcore.packer.stream import Tail, read_blocks, render_machine_readable, render_with_kind
 from hybridcore.redaction import PLACEHOLDER, Redactor, secret_forms
 
 # Lines never contain "\n" (it separates them) nor "\0" (it marks placeholders below).
@@ -394,3 +394,12 @@ def _render_by_regex_only(block: str) -> str:
 def test_machine_readable_rendering_matches_the_line_by_line_reference(lines: list[str]) -> None:
     block = "\n".join(lines)
     assert render_machine_readable(block) == _render_by_regex_only(block)
+
+
+@settings(deadline=None, max_examples=300)
+@given(st.lists(_MR_LINE, min_size=1, max_size=40))
+def test_a_block_called_plain_holds_no_error_or_data_line(lines: list[str]) -> None:
+    block = "\n".join(lines)
+    _, plain = render_with_kind(block)
+    if plain:
+        assert all(line.split(",")[2:4] in (["ui", "say"], ["ui", "message"]) for line in lines)

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import IO
 
 from hybridcore.logs import get_logger
-from hybridcore.packer.stream import Tail, read_blocks, render_machine_readable
+from hybridcore.packer.stream import Tail, read_blocks, render_with_kind
 from hybridcore.redaction import Redactor
 
 __all__ = ["ProcessOutcome", "Stopper", "run_process"]
@@ -98,8 +98,9 @@ class _Pump(threading.Thread):
                 self.tail.add(block)
                 shown = block
                 if self._machine_readable and "," in block:
-                    self._pick(block)
-                    shown = render_machine_readable(block)
+                    shown, plain = render_with_kind(block)
+                    if not plain:
+                        self._pick(block)
                 if shown and log.isEnabledFor(self._level):
                     log.handle(self._record(shown))
         finally:

@@ -1,0 +1,57 @@
+"""Credential shapes are scrubbed even when nobody registered them as secrets."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import pytest
+
+from hybridcore.credential_shapes import find_shapes, scrub_shapes
+
+PEM = (
+    "-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEAu1SU1LfVLPHCozMxH2Mo\n"
+    "-----END RSA PRIVATE KEY-----"
+)
+
+
+@pytest.mark.parametrize(
+    ("text", "rule", "kept"),
+    [
+        (f"key:\n{PEM}\nafter", "private_key", "after"),
+        ("id AKIAIOSFODNN7EXAMPLE used", "aws_access_key_id", "used"),
+        (
+            "Authorization: Bearer eyJhbGciOiJIUzI1NiJ9.e30.abc",
+            "bearer_token",
+            "Authorization: Bearer",
+        ),
+        (
+            "AccountName=a;AccountKey=abc123+/==;EndpointSuffix=x",
+            "connection_string_secret",
+            "AccountKey=",
+        ),
+        ("https://a.blob/c?sv=2020&sig=AbC%2Bdef&se=1", "connection_string_secret", "&se=1"),
+    ],
+)
+def test_each_shape_is_scrubbed_and_counted(text: str, rule: str, kept: str) -> None:
+    counts: Counter[str] = Counter()
+    scrubbed = scrub_shapes(text, counts)
+    assert counts == Counter({rule: 1})
+    assert "<sensitive>" in scrubbed and kept in scrubbed
+    assert find_shapes(scrubbed) == []
+    assert find_shapes(text) == [rule]
+
+
+def test_a_key_cut_by_a_read_is_scrubbed_on_both_sides() -> None:
+    head, tail = (
+        PEM.split("\n", 1)[0] + "\nMIIEowIBAAKCAQEAu1SU1LfVLPHCozMxH2Mo",
+        PEM.split("\n", 2)[2],
+    )
+    first = scrub_shapes(head)
+    second = scrub_shapes("MIIEowIBAAKCAQEAu1SU1LfVLPHCozMxH2Mo\n" + tail + "\nnext line")
+    assert "MIIE" not in first and "MIIE" not in second
+    assert second.endswith("next line")
+
+
+def test_placeholders_and_plain_text_are_left_alone() -> None:
+    text = "Bearer <sensitive> AccountKey=<sensitive>; the key is in the vault; AKIA is a prefix"
+    assert scrub_shapes(text) == text
