@@ -159,6 +159,13 @@ def _parser() -> argparse.ArgumentParser:
         help="with --parallel: stop the other builds at the first failure",
     )
     build.add_argument(
+        "--log-keep",
+        type=int,
+        default=None,
+        metavar="DAYS",
+        help="keep this build's raw logs DAYS days (default $HYBRIDCORE_LOG_MAX_DAYS, else 7)",
+    )
+    build.add_argument(
         "--skip-unchanged",
         action="store_true",
         help="do not build what is up to date (same inputs digest, artifact record exists)",
@@ -187,6 +194,15 @@ def _parser() -> argparse.ArgumentParser:
                 "--full", action="store_true", help="re-hash every file (ignore the stat cache)"
             )
         check.add_argument("paths", nargs="+", metavar="PATH")
+
+    retention = commands.add_parser("retention", help="raw log retention")
+    retention_commands = retention.add_subparsers(dest="retention_command", required=True)
+    purge = retention_commands.add_parser("purge", help="delete raw logs past retain_until")
+    purge.add_argument("--dry-run", action="store_true", help="list, delete nothing")
+
+    diag = commands.add_parser("diag", help="write a scrubbed diagnostics bundle (.tar.gz)")
+    diag.add_argument("--output", default=None, metavar="FILE")
+    diag.add_argument("--only", action="append", default=[], metavar="BUILD")
 
     artifacts = commands.add_parser("artifacts", help="list artifact records")
     artifacts.add_argument("builds", nargs="*", metavar="BUILD")
@@ -290,6 +306,52 @@ def _check(args: argparse.Namespace) -> int:
     return report.exit_code
 
 
+def _retention_purge(args: argparse.Namespace) -> int:
+    from hybridcore.packer.diagnostics import purge_logs
+
+    report = purge_logs(Path(args.workdir) if args.workdir else Path.cwd(), dry_run=args.dry_run)
+    if args.json:
+        sys.stdout.write(json.dumps(report.to_dict(), indent=2, sort_keys=True) + "\n")
+    verb = "would delete" if args.dry_run else "deleted"
+    sys.stderr.write(
+        f"{PROG}: retention: {verb} {len(report.deleted)} raw log(s), "
+        f"{report.bytes_freed} bytes; {report.kept} run(s) kept\n"
+    )
+    return 0
+
+
+def _diag(args: argparse.Namespace) -> int:
+    from datetime import UTC, datetime
+
+    from hybridcore.packer.diagnostics import make_bundle, recorded_secret_names
+    from hybridcore.packer.errors import HybridcoreError
+    from hybridcore.packer.version import locate_packer, version_cache
+    from hybridcore.redaction import Redactor
+
+    workdir = Path(args.workdir) if args.workdir else Path.cwd()
+    stamp = f"{datetime.now(UTC):%Y%m%dT%H%M%SZ}"
+    output = Path(args.output) if args.output else workdir / f"hybridcore-diag-{stamp}.tar.gz"
+    try:
+        version: str | None = locate_packer(args.packer, cache=version_cache(workdir)).version_text
+    except HybridcoreError:
+        version = None
+    # the secrets the recorded commands used, by name, with their values from this environment
+    names = recorded_secret_names(workdir)
+    redactor = Redactor(os.environ[name] for name in names if os.environ.get(name))
+    report = make_bundle(
+        workdir,
+        output,
+        redactor=redactor,
+        only=args.only,
+        packer_version=version,
+        env_names=sorted(os.environ),
+    )
+    if args.json:
+        sys.stdout.write(json.dumps(report.to_dict(), indent=2, sort_keys=True) + "\n")
+    sys.stderr.write(f"{PROG}: diag: wrote {report.output} ({report.members} members)\n")
+    return 0
+
+
 def _manifest_import(args: argparse.Namespace) -> int:
     from hybridcore.packer.registry import import_manifest
 
@@ -364,6 +426,7 @@ def _build(
         parallel=args.parallel,
         fail_fast=args.fail_fast,
         skip_unchanged=args.skip_unchanged,
+        log_keep_days=args.log_keep,
         progress=progress,
         var_files=args.var_file,
         only=args.only,
@@ -399,11 +462,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _schema(args.name)
     if args.command in ("drift", "verify"):
         return _check(args)
-    if args.command in ("artifacts", "manifest"):
+    if args.command in ("artifacts", "manifest", "retention", "diag"):
         from hybridcore.packer.errors import HybridcoreError
 
+        handler = {
+            "artifacts": _artifacts,
+            "manifest": _manifest_import,
+            "retention": _retention_purge,
+            "diag": _diag,
+        }[args.command]
         try:
-            return _artifacts(args) if args.command == "artifacts" else _manifest_import(args)
+            return handler(args)
         except HybridcoreError as error:
             return _fail(error)
     previous = signal.signal(signal.SIGTERM, signal.default_int_handler)

@@ -15,7 +15,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass
 
-__all__ = ["SHAPES", "Shape", "find_shapes", "scrub_shapes"]
+__all__ = ["SHAPES", "PemTracker", "Shape", "find_shapes", "scrub_shapes"]
 
 SHAPE_PLACEHOLDER = "<sensitive>"
 
@@ -83,3 +83,36 @@ def scrub_shapes(text: str, counts: Counter[str] | None = None) -> str:
 def find_shapes(text: str) -> list[str]:
     """Names of the credential shapes `text` holds (never the matched values)."""
     return [shape.name for shape in SHAPES if shape.pattern.search(text)]
+
+
+_BEGIN = re.compile(r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----")
+_END = re.compile(r"-----END [A-Z0-9 ]*PRIVATE KEY-----")
+
+
+class PemTracker:
+    """Follows private key blocks across the reads of one stream.
+
+    `scrub_shapes` scrubs a key block from its BEGIN line to the end of the text
+    it is given; when the END line only arrives in a later read, this tracker
+    replaces everything up to that END line (the rest of the key) as well.
+    """
+
+    def __init__(self) -> None:
+        self.inside = False
+
+    def cut(self, text: str, counts: Counter[str] | None = None) -> str:
+        """`text` with the continuation of an open key block replaced; call it on each
+        read, in order, before scrubbing."""
+        if self.inside:
+            end = _END.search(text) if "Y" in text else None
+            if end is None:
+                return SHAPE_PLACEHOLDER
+            text = SHAPE_PLACEHOLDER + text[end.end() :]
+            self.inside = False
+            if counts is not None:
+                counts["private_key"] += 1
+        if "Y" in text and "PRIVATE KEY-----" in text:
+            begins = [m.end() for m in _BEGIN.finditer(text)]
+            ends = [m.end() for m in _END.finditer(text)]
+            self.inside = bool(begins) and (not ends or begins[-1] > ends[-1])
+        return text

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import secrets as token_source
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -40,6 +41,7 @@ from hybridcore.packer.records import atomic_write_text, safe_name
 from hybridcore.packer.result import Result, RunResult, rfc3339, severity
 from hybridcore.packer.runner import Invocation, Session, run_invocation
 from hybridcore.packer.secrets import SecretSet, check_command_line_vars, collect_secrets
+from hybridcore.packer.summaries import ScrubLedger, retention_policy, write_log_summaries
 from hybridcore.packer.template import TemplateInfo, read_template, toggle_variables
 from hybridcore.packer.version import PackerBinary, locate_packer, version_cache
 from hybridcore.redaction import Redactor
@@ -129,6 +131,8 @@ class _Command:
         self.cache: dict[str, Any] | None = None
         self.drift: list[BuildDrift] = []
         self.skipped: list[BuildDrift] = []
+        self.ledger = ScrubLedger()
+        self.retention: dict[str, Any] | None = None  # set by build: log summaries wanted
 
     def session(
         self,
@@ -152,6 +156,7 @@ class _Command:
             base_environ=environ,
             timeout=timeout,
             kill_after=kill_after,
+            ledger=self.ledger,
         )
 
     def run_all(self, session: Session, invocations: list[Invocation]) -> None:
@@ -216,11 +221,57 @@ class _Command:
             runs=self.runs,
         )
         try:
-            atomic_write_text(log_dir / "result.json", self.secrets.redactor(result.to_json()))
+            counts: Counter[str] = Counter()
+            text = self.secrets.redactor.scrub(result.to_json(), counts)
+            atomic_write_text(log_dir / "result.json", text)
+            self.ledger.note(log_dir / "result.json", counts)
+            scrub_manifest = self.ledger.write(log_dir, self.command_id)
+            if self.retention is not None:
+                write_log_summaries(
+                    self.workdir,
+                    command_id=self.command_id,
+                    builds=self._build_facts(),
+                    policy=self.retention,
+                    scrub_manifest=scrub_manifest,
+                    result_path=result.result_path,
+                )
         except OSError as exc:
             log.error("could not store the result in %s: %s", log_dir, exc.strerror)
             result = result.model_copy(update={"result_path": None})
+        except HybridcoreError as exc:
+            result = result.model_copy(
+                update={
+                    "exit_code": exc.exit_code,
+                    "classification": _class_of(exc.exit_code),
+                    "rule": exc.rule,
+                    "remediation": exc.remediation,
+                    "retryable": exc.exit_code == 2,
+                    "message": f"{result.message} Then: {exc.message}",
+                }
+            )
         return result
+
+    def _build_facts(self) -> dict[str, dict[str, Any]]:
+        """Per build of this command: what its log summary records."""
+        facts: dict[str, dict[str, Any]] = {}
+        names = [item.build for item in self.drift] or [run.label for run in self.runs]
+        skipped = {item.build for item in self.skipped}
+        for build in names:
+            if build in skipped:
+                continue
+            run = next((r for r in self.runs if r.label == build), None) or next(
+                (r for r in self.runs if r.workspace is None), None
+            )
+            if run is None:
+                continue
+            facts[build] = {
+                "exit_code": run.exit_code,
+                "classification": run.classification,
+                "artifact_ids": [r.artifact_id for r in self.records if r.build == build],
+                "manifest_path": run.manifest_path,
+                "raw_logs": run.log_paths,
+            }
+        return facts
 
     def _summary(self, primary: RunResult) -> str:
         what = f"{self.command} of {', '.join(self.targets)}"
@@ -395,6 +446,7 @@ def build(
     parallel: int | None = None,
     fail_fast: bool = False,
     skip_unchanged: bool = False,
+    log_keep_days: int | None = None,
     use_cache: bool = True,
     cache_dir: str | os.PathLike[str] | None = None,
     secrets: Iterable[str] = (),
@@ -434,6 +486,7 @@ def build(
                 on_error=on_error,
                 parallel_builds=parallel_builds,
             )
+            state.retention = retention_policy(log_keep_days, environ)
             state.packer = binary = locate_packer(packer, cache=version_cache(state.workdir))
             session = state.session(
                 binary, environ=environ, cache_dir=None, timeout=timeout, kill_after=kill_after

@@ -37,6 +37,7 @@ __all__ = [
     "PurgeReport",
     "make_bundle",
     "purge_logs",
+    "recorded_secret_names",
     "summary_lock",
 ]
 
@@ -437,3 +438,16 @@ def make_bundle(
         summaries_updated=_record_bundle(workdir, recorded, shown),
         skipped=skipped,
     )
+
+
+def recorded_secret_names(workdir: Path) -> set[str]:
+    """Names of the secret variables recorded commands used (from their result.json)."""
+    names: set[str] = set()
+    for result in (workdir / COMMAND_DIR).glob("*/result.json"):
+        try:
+            data = json.loads(result.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        found = data.get("secrets") if isinstance(data, dict) else None
+        names.update(n for n in found or [] if isinstance(n, str))
+    return names

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -60,7 +61,11 @@ def resolve_manifest_output(expression: str, template_dir: Path, cwd: Path) -> P
 
 
 def capture_manifest(
-    source: Path, destination: Path, not_before: float, redactor: Redactor
+    source: Path,
+    destination: Path,
+    not_before: float,
+    redactor: Redactor,
+    counts: Counter[str] | None = None,
 ) -> bool:
     """Copy this run's entries of the manifest at `source` to `destination`.
 
@@ -85,5 +90,5 @@ def capture_manifest(
     ]
     captured = {"source": str(source), "last_run_uuid": run_uuid, "builds": builds}
     text = json.dumps(captured, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
-    atomic_write_text(destination, redactor(text))
+    atomic_write_text(destination, redactor.scrub(text, counts))
     return True

@@ -20,6 +20,7 @@ import signal
 import subprocess
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -59,6 +60,7 @@ class ProcessOutcome:
     interrupted: bool = False
     killed: bool = False
     warnings: list[str] = field(default_factory=list)
+    scrubbed: Counter[str] = field(default_factory=Counter)  # in the logged output
 
     @property
     def failure_text(self) -> str:
@@ -88,13 +90,14 @@ class _Pump(threading.Thread):
         self.tail = Tail(TAIL_CHARS)
         self.errors = Tail(ERROR_TAIL_CHARS)
         self.artifacts: list[tuple[str, str]] = []
+        self.counts: Counter[str] = Counter()  # replacements per scrub rule
 
     def close_stream(self) -> None:
         self._stream.close()
 
     def run(self) -> None:
         try:
-            for block in read_blocks(self._stream.fileno(), self._redactor):
+            for block in read_blocks(self._stream.fileno(), self._redactor, counts=self.counts):
                 self.tail.add(block)
                 shown = block
                 if self._machine_readable and "," in block:
@@ -304,6 +307,7 @@ def run_process(
         artifact_lines=out.artifacts,
         started_at=started_at,
         finished_at=_now(),
+        scrubbed=out.counts + err.counts,
         timed_out=flags["timed_out"],
         interrupted=flags["interrupted"],
         killed=flags["killed"],

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import threading
+from collections import Counter
 from pathlib import Path
 from types import TracebackType
 
@@ -33,6 +34,7 @@ class RawLogPipe:
         self._redactor = redactor
         self.path = private_dir / "packer-log.pipe"
         self._thread: threading.Thread | None = None
+        self.counts: Counter[str] = Counter()  # replacements per scrub rule
         self._spare_writer = -1
         self.error: str | None = None
 
@@ -52,7 +54,7 @@ class RawLogPipe:
         try:
             fd = os.open(self.destination, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
             with os.fdopen(fd, "w", encoding="utf-8", errors="backslashreplace") as out:
-                for block in read_blocks(reader, self._redactor):
+                for block in read_blocks(reader, self._redactor, counts=self.counts):
                     out.write(block)
                     out.write("\n")
         except OSError as exc:

@@ -5,11 +5,12 @@ from __future__ import annotations
 import shutil
 import tempfile
 import time
+from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from hybridcore.logs import get_logger
+from hybridcore.logs import LOG_FILE_NAME, get_logger
 from hybridcore.packer.classify import Classification, classify
 from hybridcore.packer.environment import child_environment
 from hybridcore.packer.errors import HybridcoreError
@@ -18,6 +19,7 @@ from hybridcore.packer.process import ProcessOutcome, Stopper, run_process
 from hybridcore.packer.rawlog import RawLogPipe
 from hybridcore.packer.records import atomic_write_text, safe_name
 from hybridcore.packer.result import Artifact, RunResult, rfc3339
+from hybridcore.packer.summaries import ScrubLedger
 from hybridcore.packer.version import PackerBinary
 from hybridcore.redaction import Redactor
 
@@ -59,6 +61,7 @@ class Session:
     timeout: float | None = None
     kill_after: float = 120.0
     stopper: Stopper = field(default_factory=Stopper)
+    ledger: ScrubLedger = field(default_factory=ScrubLedger)
     private_dirs: list[Path] = field(default_factory=list)
 
     @property
@@ -109,7 +112,9 @@ def _harvest_crash_log(session: Session, cwd: Path, run_dir: Path, started: floa
             return None
         text = crash.read_text(encoding="utf-8", errors="backslashreplace")
         destination = run_dir / "crash.log"
-        atomic_write_text(destination, session.redactor(text))
+        counts: Counter[str] = Counter()
+        atomic_write_text(destination, session.redactor.scrub(text, counts))
+        session.ledger.note(destination, counts)
         crash.unlink()
     except OSError:
         return None
@@ -162,6 +167,8 @@ def _attempt_in(session: Session, inv: Invocation, raw_log: Path, private: Path)
             ) from exc
     if pipe.error:
         outcome.warnings.append(f"raw log incomplete: {pipe.error}")
+    session.ledger.note(raw_log, pipe.counts)
+    session.ledger.note(session.log_dir / LOG_FILE_NAME, outcome.scrubbed)
     return outcome
 
 
@@ -207,8 +214,10 @@ def run_invocation(session: Session, inv: Invocation) -> RunResult:
     manifest_path = None
     for index, source in enumerate(inv.manifest_outputs):
         destination = run_dir / ("manifest.json" if index == 0 else f"manifest-{index}.json")
-        if capture_manifest(source, destination, started - 1, session.redactor):
+        counts: Counter[str] = Counter()
+        if capture_manifest(source, destination, started - 1, session.redactor, counts):
             manifest_path = manifest_path or str(destination)
+            session.ledger.note(destination, counts)
 
     remediation = verdict.remediation
     if verdict.klass == "transient" and attempt > 1:

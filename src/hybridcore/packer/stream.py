@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import os
 import re
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Iterator
 
+from hybridcore.credential_shapes import PemTracker
 from hybridcore.redaction import Redactor
 
 __all__ = ["Tail", "read_blocks", "render_machine_readable", "render_with_kind"]
@@ -36,7 +37,12 @@ def _decode(data: bytes) -> str:
 
 
 def read_blocks(
-    fd: int, redactor: Redactor, *, max_line: int = MAX_LINE, chunk: int = CHUNK
+    fd: int,
+    redactor: Redactor,
+    *,
+    max_line: int = MAX_LINE,
+    chunk: int = CHUNK,
+    counts: Counter[str] | None = None,
 ) -> Iterator[str]:
     """Yield scrubbed blocks of complete lines read from `fd` until EOF.
 
@@ -44,6 +50,7 @@ def read_blocks(
     """
     pending: list[bytes] = []
     pending_size = 0
+    keys = PemTracker()
     while True:
         data = os.read(fd, chunk)
         if not data:
@@ -53,15 +60,15 @@ def read_blocks(
             pending.append(data)
             pending_size += len(data)
             if pending_size > max_line:
-                yield from _split_long_line(pending, redactor)
+                yield from _split_long_line(pending, redactor, counts)
                 pending_size = len(pending[0]) if pending else 0
             continue
         complete = b"".join([*pending, data[:cut]])
         pending = [data[cut + 1 :]] if cut + 1 < len(data) else []
         pending_size = len(pending[0]) if pending else 0
-        yield redactor(_decode(complete))
+        yield redactor.scrub(keys.cut(_decode(complete), counts), counts)
     if pending:
-        yield redactor(_decode(b"".join(pending)))
+        yield redactor.scrub(keys.cut(_decode(b"".join(pending)), counts), counts)
 
 
 def _utf8_complete_end(data: bytes) -> int:
@@ -75,7 +82,9 @@ def _utf8_complete_end(data: bytes) -> int:
     return len(data)
 
 
-def _split_long_line(pending: list[bytes], redactor: Redactor) -> Iterator[str]:
+def _split_long_line(
+    pending: list[bytes], redactor: Redactor, counts: Counter[str] | None
+) -> Iterator[str]:
     """Pass on most of an over-long line, never cutting a character or a secret in two.
 
     The last ``longest secret - 1`` characters are held back (further back if a secret
@@ -91,7 +100,9 @@ def _split_long_line(pending: list[bytes], redactor: Redactor) -> Iterator[str]:
     if rest:
         pending.append(rest)
     if split:
-        yield redactor(_decode(text[:split].encode("utf-8", errors="surrogateescape")))
+        yield redactor.scrub(
+            _decode(text[:split].encode("utf-8", errors="surrogateescape")), counts
+        )
 
 
 def _strip_runs_of_prefixes(text: str, runs: int = 4) -> tuple[str, bool] | None:
