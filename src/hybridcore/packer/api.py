@@ -40,7 +40,12 @@ from hybridcore.packer.parallel import Progress, run_parallel
 from hybridcore.packer.records import atomic_write_text, safe_name
 from hybridcore.packer.result import Result, RunResult, rfc3339, severity
 from hybridcore.packer.runner import Invocation, Session, run_invocation
-from hybridcore.packer.secrets import SecretSet, check_command_line_vars, collect_secrets
+from hybridcore.packer.secrets import (
+    SecretSet,
+    check_command_line_vars,
+    check_stored_credentials,
+    collect_secrets,
+)
 from hybridcore.packer.summaries import ScrubLedger, retention_policy, write_log_summaries
 from hybridcore.packer.template import TemplateInfo, read_template, toggle_variables
 from hybridcore.packer.version import PackerBinary, locate_packer, version_cache
@@ -364,6 +369,7 @@ def _prepare(
     provisioners: Iterable[str] | None,
     secrets: Iterable[str],
     environ: Mapping[str, str],
+    var_files: Iterable[str | os.PathLike[str]] = (),
 ) -> tuple[list[Path], dict[Path, TemplateInfo], tuple[tuple[str, str], ...]]:
     """Targets, template facts and the variables to pass, after the secret policy."""
     paths = _resolve_targets(targets, state.cwd)
@@ -375,6 +381,14 @@ def _prepare(
         variables={k: v for t in templates.values() for k, v in t.variables.items()},
     )
     check_command_line_vars((name for name, _ in frozen), merged)
+    auto = [
+        f
+        for p in paths
+        if (state.cwd / p).is_dir()
+        for f in (state.cwd / p).glob("*.auto.pkrvars.*")
+    ]
+    given = [state.cwd / path for path in var_files if (state.cwd / path).is_file()]
+    check_stored_credentials(templates.values(), [*sorted(auto), *given])
     state.secrets = collect_secrets(secrets, templates.values(), environ)
     register_redactor(state.secrets.redactor)
     _check_var_values(dict(frozen), state.secrets)
@@ -404,9 +418,10 @@ def validate(
     """``packer validate`` of each target template."""
     state = _Command("validate", workdir=workdir, env=env, cwd=cwd, command_id=command_id)
     environ = dict(os.environ)
+    var_files = tuple(var_files)
     with command_context(state.command_id):
         try:
-            paths, _, variables = _prepare(state, targets, vars, None, secrets, environ)
+            paths, _, variables = _prepare(state, targets, vars, None, secrets, environ, var_files)
             options = ValidateOptions(
                 vars=variables,
                 var_files=_check_var_files(var_files, state.cwd),
@@ -467,9 +482,12 @@ def build(
     """
     state = _Command("build", workdir=workdir, env=env, cwd=cwd, command_id=command_id)
     environ = dict(os.environ)
+    var_files = tuple(var_files)
     with command_context(state.command_id):
         try:
-            _, templates, variables = _prepare(state, targets, vars, provisioners, secrets, environ)
+            _, templates, variables = _prepare(
+                state, targets, vars, provisioners, secrets, environ, var_files
+            )
             if parallel is not None and parallel < 1:
                 raise _config_error(
                     f"--parallel {parallel}: the number of builds at once must be at least 1.",

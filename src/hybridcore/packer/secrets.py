@@ -8,15 +8,25 @@ sensitive template variable reads with ``env()`` are registered for redaction.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 from hybridcore.packer.errors import HybridcoreError
+from hybridcore.packer.hcl_parse import parse_hcl
 from hybridcore.packer.template import TemplateInfo
 from hybridcore.redaction import Redactor
 
-__all__ = ["CREDENTIAL_NAME", "SecretSet", "check_command_line_vars", "collect_secrets"]
+__all__ = [
+    "CREDENTIAL_NAME",
+    "SecretSet",
+    "check_command_line_vars",
+    "check_stored_credentials",
+    "collect_secrets",
+]
 
 CREDENTIAL_NAME = re.compile(
     r"(passw(or)?d|passphrase|secret|token|api_?key|access_?key|private_?key|"
@@ -54,7 +64,7 @@ def check_command_line_vars(names: Iterable[str], template: TemplateInfo | None)
         reason = None
         if name in sensitive:
             reason = "is declared `sensitive = true` in the template"
-        elif CREDENTIAL_NAME.search(name) and not _NOT_A_SECRET.search(name):
+        elif _looks_secret(name, set()):
             reason = "has a name that looks like a credential"
         if reason:
             raise HybridcoreError(
@@ -91,3 +101,54 @@ def collect_secrets(
             if environ.get(name):
                 values[name] = environ[name]
     return SecretSet(env=values, redactor=Redactor(values.values()))
+
+
+def _looks_secret(name: str, sensitive: set[str]) -> bool:
+    return name in sensitive or (
+        bool(CREDENTIAL_NAME.search(name)) and not _NOT_A_SECRET.search(name)
+    )
+
+
+def _var_file_values(path: Path) -> dict[str, Any]:
+    text = path.read_text(encoding="utf-8", errors="replace")
+    try:
+        data = json.loads(text) if path.name.endswith(".json") else parse_hcl(text)
+    except Exception:  # not parseable here: Packer reports it
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def check_stored_credentials(templates: Iterable[TemplateInfo], var_files: Iterable[Path]) -> None:
+    """Refuse (exit 3) credentials written down in plain text: as the default of a
+    sensitive variable, or as a value in a var file (worse if others may read it)."""
+    sensitive: set[str] = set()
+    for template in templates:
+        sensitive |= template.sensitive_variables
+        for variable in template.variables.values():
+            if variable.sensitive and variable.literal_default:
+                raise HybridcoreError(
+                    f"the sensitive variable {variable.name} has a plain-text default in the "
+                    "template: a credential must not be stored in a template.",
+                    exit_code=3,
+                    rule="plaintext_credential",
+                    remediation=_HINT,
+                )
+    for path in var_files:
+        for name, value in sorted(_var_file_values(path).items()):
+            if not (isinstance(value, str) and value.strip('"') and _looks_secret(name, sensitive)):
+                continue
+            if path.stat().st_mode & 0o077:
+                raise HybridcoreError(
+                    f"var file '{path}' holds a value for {name} and other users may read it "
+                    f"(mode {oct(path.stat().st_mode & 0o777)}).",
+                    exit_code=3,
+                    rule="var_file_readable",
+                    remediation=f"Remove the credential from {path} (rotate it: others could "
+                    "read it) and pass it as an environment variable. " + _HINT,
+                )
+            raise HybridcoreError(
+                f"var file '{path}' holds a plain-text value for {name}, which is a secret.",
+                exit_code=3,
+                rule="plaintext_credential",
+                remediation=f"Remove it from {path}. " + _HINT,
+            )

@@ -31,6 +31,7 @@ class Variable:
     sensitive: bool
     env_reads: tuple[str, ...] = ()
     is_bool: bool = False
+    literal_default: bool = False  # a non-empty plain string default (no expression)
 
 
 @dataclass(frozen=True)
@@ -96,11 +97,13 @@ def _variables(doc: dict[str, Any]) -> dict[str, Variable]:
     variables = {}
     for name, body in _blocks(doc, "variable"):
         default = str(body.get("default", ""))
+        raw = body.get("default")
         variables[name] = Variable(
             name=name,
             sensitive=body.get("sensitive") is True,
             env_reads=tuple(sorted(set(_ENV_CALL.findall(default.replace('\\"', '"'))))),
             is_bool=_unquote(body.get("type", "")) == "bool",
+            literal_default=isinstance(raw, str) and "${" not in raw and bool(_unquote(raw)),
         )
     return variables
 
