@@ -373,13 +373,21 @@ def _run(args: argparse.Namespace) -> Result:
 
     command_id = packer.new_command_id()
     workdir = Path(args.workdir) if args.workdir else Path.cwd()
-    init_logging(
-        args.env,
-        "packer",
-        workdir / "logs" / "packer" / command_id,
-        json_lines=args.log_json,
-        console_level=logging.DEBUG if args.verbose else logging.INFO,
-    )
+    try:
+        init_logging(
+            args.env,
+            "packer",
+            workdir / "logs" / "packer" / command_id,
+            json_lines=args.log_json,
+            console_level=logging.DEBUG if args.verbose else logging.INFO,
+        )
+    except OSError as exc:
+        raise packer.HybridcoreError(
+            f"cannot write logs under --workdir {workdir}: {exc.strerror or exc}.",
+            exit_code=1,
+            rule="workdir_unwritable",
+            remediation="Make --workdir an existing, writable directory with free space.",
+        ) from exc
     if args.command == "fmt":
         return packer.fmt(
             args.paths,
@@ -476,8 +484,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         except HybridcoreError as error:
             return _fail(error)
     previous = signal.signal(signal.SIGTERM, signal.default_int_handler)
+    from hybridcore.packer.errors import HybridcoreError
+
     try:
         result = _run(args)
+    except HybridcoreError as error:
+        return _fail(error)
     except KeyboardInterrupt:
         sys.stderr.write(f"{PROG}: interrupted before packer started\n")
         return 2

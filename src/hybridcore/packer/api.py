@@ -37,7 +37,7 @@ from hybridcore.packer.options import (
     freeze_vars,
 )
 from hybridcore.packer.parallel import Progress, run_parallel
-from hybridcore.packer.records import atomic_write_text, safe_name
+from hybridcore.packer.records import atomic_write_text, clean_stale_temp_files, safe_name
 from hybridcore.packer.result import Result, RunResult, rfc3339, severity
 from hybridcore.packer.runner import Invocation, Session, run_invocation
 from hybridcore.packer.secrets import (
@@ -68,7 +68,9 @@ def _config_error(message: str, remediation: str, rule: str) -> HybridcoreError:
     return HybridcoreError(message, exit_code=1, rule=rule, remediation=remediation)
 
 
-def _resolve_targets(targets: Targets, cwd: Path) -> list[Path]:
+def _resolve_targets(targets: Targets, cwd: Path, workdir: Path | None = None) -> list[Path]:
+    if workdir is not None and workdir.exists() and not workdir.is_dir():
+        raise _unwritable(workdir, NotADirectoryError(20, "not a directory", str(workdir)))
     items = [targets] if isinstance(targets, str | os.PathLike) else list(targets)
     if not items:
         raise _config_error(
@@ -137,6 +139,7 @@ class _Command:
         self.drift: list[BuildDrift] = []
         self.skipped: list[BuildDrift] = []
         self.ledger = ScrubLedger()
+        clean_stale_temp_files(self.workdir)
         self.retention: dict[str, Any] | None = None  # set by build: log summaries wanted
 
     def session(
@@ -309,6 +312,17 @@ def _unique_labels(invocations: list[Invocation]) -> list[Invocation]:
     return unique
 
 
+def _unwritable(workdir: Path, exc: OSError) -> HybridcoreError:
+    return HybridcoreError(
+        f"cannot write under --workdir {workdir}: {exc.strerror or exc} "
+        f"({exc.filename or 'a record or log'}).",
+        exit_code=1,
+        rule="workdir_unwritable",
+        remediation="Make --workdir an existing, writable directory with free space; records "
+        "are written atomically, so nothing partial was left behind.",
+    )
+
+
 def _class_of(exit_code: int) -> str:
     return {0: "ok", 1: "config", 2: "transient", 3: "security"}[exit_code]
 
@@ -342,7 +356,7 @@ def fmt(
     state = _Command("fmt", workdir=workdir, env=env, cwd=cwd, command_id=command_id)
     with command_context(state.command_id):
         try:
-            paths = _resolve_targets(targets, state.cwd)
+            paths = _resolve_targets(targets, state.cwd, state.workdir)
             state.targets = [str(path) for path in paths]
             options = FmtOptions(check=check, recursive=recursive, diff=diff, write=write)
             state.packer = binary = locate_packer(packer, cache=version_cache(state.workdir))
@@ -359,6 +373,8 @@ def fmt(
             state.run_all(session, invocations)
         except HybridcoreError as error:
             return state.finish(error)
+        except OSError as exc:
+            return state.finish(_unwritable(state.workdir, exc))
         return state.finish()
 
 
@@ -372,7 +388,7 @@ def _prepare(
     var_files: Iterable[str | os.PathLike[str]] = (),
 ) -> tuple[list[Path], dict[Path, TemplateInfo], tuple[tuple[str, str], ...]]:
     """Targets, template facts and the variables to pass, after the secret policy."""
-    paths = _resolve_targets(targets, state.cwd)
+    paths = _resolve_targets(targets, state.cwd, state.workdir)
     state.targets = [str(path) for path in paths]
     frozen = freeze_vars(variables)
     templates = {path: read_template(state.cwd / path) for path in paths}
@@ -444,6 +460,8 @@ def validate(
             state.run_all(session, invocations)
         except HybridcoreError as error:
             return state.finish(error)
+        except OSError as exc:
+            return state.finish(_unwritable(state.workdir, exc))
         return state.finish()
 
 
@@ -555,4 +573,6 @@ def build(
             )
         except HybridcoreError as error:
             return state.finish(error)
+        except OSError as exc:
+            return state.finish(_unwritable(state.workdir, exc))
         return state.finish()

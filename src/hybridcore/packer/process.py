@@ -61,6 +61,7 @@ class ProcessOutcome:
     killed: bool = False
     warnings: list[str] = field(default_factory=list)
     scrubbed: Counter[str] = field(default_factory=Counter)  # in the logged output
+    unscrubbed_log: str | None = None  # why the raw log could not be written scrubbed
 
     @property
     def failure_text(self) -> str:

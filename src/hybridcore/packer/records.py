@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
-__all__ = ["atomic_write_json", "atomic_write_text", "safe_name"]
+__all__ = ["atomic_write_json", "atomic_write_text", "clean_stale_temp_files", "safe_name"]
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.\-]+")
 
@@ -38,3 +40,27 @@ def atomic_write_text(path: Path, text: str) -> None:
 def atomic_write_json(path: Path, data: Any) -> None:
     """Atomic JSON file with sorted keys and a trailing newline."""
     atomic_write_text(path, json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n")
+
+
+STALE_TEMP_AGE_S = 600.0
+
+
+def clean_stale_temp_files(workdir: Path, *, older_than: float = STALE_TEMP_AGE_S) -> list[Path]:
+    """Remove temp files a killed writer left (``.name.*.tmp`` older than `older_than`
+    seconds) beside the records, states and results; newer ones may be in flight."""
+    removed = []
+    cutoff = time.time() - older_than
+    roots = [workdir / "artifacts", workdir / "state", *(workdir / "logs" / "packer").glob("*")]
+    for root in roots:
+        if not root.is_dir() or root.is_symlink():
+            continue
+        for current, dirs, files in os.walk(root):
+            dirs[:] = [d for d in dirs if d not in ("work", "cache")]
+            for name in files:
+                path = Path(current) / name
+                if name.startswith(".") and name.endswith(".tmp"):
+                    with contextlib.suppress(OSError):
+                        if path.lstat().st_mtime < cutoff:
+                            path.unlink()
+                            removed.append(path)
+    return removed

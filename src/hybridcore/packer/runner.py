@@ -35,6 +35,14 @@ _INTERRUPTED = Classification(
     "The run was interrupted (Ctrl-C or SIGTERM) and Packer was asked to clean up; run the "
     "command again when ready. Check the cloud console for resources a forced kill may leave.",
 )
+_UNSCRUBBED = Classification(
+    3,
+    "security",
+    "raw_log_unscrubbed",
+    "Packer's debug log could not be written through the scrubber, so it is incomplete "
+    "and must not be trusted: make the log directory writable (and check free disk space), "
+    "then run again.",
+)
 _TIMED_OUT = Classification(
     2,
     "transient",
@@ -167,6 +175,7 @@ def _attempt_in(session: Session, inv: Invocation, raw_log: Path, private: Path)
             ) from exc
     if pipe.error:
         outcome.warnings.append(f"raw log incomplete: {pipe.error}")
+        outcome.unscrubbed_log = pipe.error
     session.ledger.note(raw_log, pipe.counts)
     session.ledger.note(session.log_dir / LOG_FILE_NAME, outcome.scrubbed)
     return outcome
@@ -203,6 +212,8 @@ def run_invocation(session: Session, inv: Invocation) -> RunResult:
         for warning in outcome.warnings:
             log.warning(warning, extra={"prefix": inv.label})
         verdict = _classify(session.command, outcome)
+        if outcome.unscrubbed_log:
+            verdict = _UNSCRUBBED
         stopping = outcome.interrupted or session.stopper.requested.is_set()
         if verdict.klass != "transient" or stopping or attempt == MAX_ATTEMPTS:
             break
