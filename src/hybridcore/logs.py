@@ -10,6 +10,7 @@ one object per message line.
 from __future__ import annotations
 
 import contextvars
+import hashlib
 import json
 import logging
 import sys
@@ -27,6 +28,7 @@ __all__ = [
     "get_logger",
     "init_logging",
     "register_redactor",
+    "written_digests",
 ]
 
 LOGGER_NAME = "hybridcore.logs"
@@ -125,6 +127,37 @@ class JsonLinesFormatter(logging.Formatter):
         )
 
 
+class _DigestingFileHandler(logging.FileHandler):
+    """A log file that keeps the sha256 of what it wrote, so the scrub manifest can
+    name it without reading a file that may hold gigabytes of build output."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(path, encoding="utf-8")
+        self.path = path.absolute()
+        self.sha256 = hashlib.sha256()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            text = self.format(record) + self.terminator
+            if self.stream is None:
+                self.stream = self._open()
+            self.stream.write(text)
+            self.sha256.update(text.encode("utf-8"))
+            self.flush()
+        except Exception:
+            self.handleError(record)
+
+
+def written_digests() -> dict[Path, str]:
+    """sha256 of each log file written by `init_logging`, as it stands now."""
+    logger = logging.getLogger(LOGGER_NAME)
+    return {
+        handler.path: handler.sha256.hexdigest()
+        for handler in logger.handlers
+        if isinstance(handler, _DigestingFileHandler)
+    }
+
+
 class _CurrentStderr:
     """Writes to whatever `sys.stderr` is now, so a live progress display that
     redirects stderr also catches log lines."""
@@ -163,7 +196,7 @@ def init_logging(
     log_file = log_dir / LOG_FILE_NAME
     handlers: list[tuple[logging.Handler, logging.Formatter, int]] = [
         (logging.StreamHandler(console or _CurrentStderr()), LineFormatter(), console_level),
-        (logging.FileHandler(log_file, encoding="utf-8"), LineFormatter(), logging.DEBUG),
+        (_DigestingFileHandler(log_file), LineFormatter(), logging.DEBUG),
     ]
     if json_lines is not None:
         Path(json_lines).parent.mkdir(parents=True, exist_ok=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import subprocess
@@ -43,9 +44,14 @@ def test_build_writes_summaries_and_a_scrub_manifest(example: Path, tmp_path: Pa
         until = datetime.fromisoformat(run["retain_until"].replace("Z", "+00:00"))
         assert until - created == timedelta(days=3)
         assert run["artifact_ids"] and run["raw_logs"] and run["purged_at"] is None
-        scrub = json.loads(Path(run["scrub_manifest"]).read_text())
+        scrub_path = Path(run["scrub_manifest"])
+        scrub = json.loads(scrub_path.read_text())
         listed = {entry["path"] for entry in scrub["files"]}
         assert "result.json" in listed and any(p.endswith(".packer.log") for p in listed)
+        assert "hybridcore.log" in listed
+        for entry in scrub["files"]:  # the digests kept while writing match the files
+            data = (scrub_path.parent / entry["path"]).read_bytes()
+            assert entry["sha256"] == hashlib.sha256(data).hexdigest(), entry["path"]
 
 
 def test_diag_bundle_carries_no_secret_in_any_form(tmp_path: Path) -> None:

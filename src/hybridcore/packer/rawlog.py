@@ -9,6 +9,7 @@ never sees end-of-file before Packer has even opened the pipe.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import threading
 from collections import Counter
@@ -35,6 +36,7 @@ class RawLogPipe:
         self.path = private_dir / "packer-log.pipe"
         self._thread: threading.Thread | None = None
         self.counts: Counter[str] = Counter()  # replacements per scrub rule
+        self.sha256 = hashlib.sha256()  # of what was written, kept as it is written
         self._spare_writer = -1
         self.error: str | None = None
 
@@ -55,8 +57,9 @@ class RawLogPipe:
             fd = os.open(self.destination, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
             with os.fdopen(fd, "w", encoding="utf-8", errors="backslashreplace") as out:
                 for block in read_blocks(reader, self._redactor, counts=self.counts):
-                    out.write(block)
-                    out.write("\n")
+                    text = block + "\n"
+                    out.write(text)
+                    self.sha256.update(text.encode("utf-8", errors="backslashreplace"))
         except OSError as exc:
             self.error = f"{self.destination}: {exc.strerror}"
             while os.read(reader, 1 << 16):  # keep draining so Packer never blocks

@@ -176,7 +176,7 @@ def _attempt_in(session: Session, inv: Invocation, raw_log: Path, private: Path)
     if pipe.error:
         outcome.warnings.append(f"raw log incomplete: {pipe.error}")
         outcome.unscrubbed_log = pipe.error
-    session.ledger.note(raw_log, pipe.counts)
+    session.ledger.note(raw_log, pipe.counts, pipe.sha256.hexdigest() if not pipe.error else None)
     session.ledger.note(session.log_dir / LOG_FILE_NAME, outcome.scrubbed)
     return outcome
 

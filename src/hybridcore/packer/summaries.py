@@ -12,7 +12,6 @@ path, raw logs, the scrub manifest, exit code and class, and `created_at`,
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import threading
@@ -22,8 +21,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from hybridcore.logs import written_digests
 from hybridcore.packer.diagnostics import summary_lock
 from hybridcore.packer.errors import HybridcoreError
+from hybridcore.packer.hashing import hash_files
 from hybridcore.packer.records import atomic_write_json, safe_name
 from hybridcore.packer.result import rfc3339
 
@@ -39,21 +40,29 @@ class ScrubLedger:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._files: dict[Path, Counter[str]] = {}
+        self._digests: dict[Path, str] = {}
 
-    def note(self, path: Path, counts: Mapping[str, int]) -> None:
+    def note(self, path: Path, counts: Mapping[str, int], sha256: str | None = None) -> None:
+        """Record replacements in `path`; `sha256` if the writer hashed what it wrote."""
         with self._lock:
             self._files.setdefault(path, Counter()).update(counts)
+            if sha256 is not None:
+                self._digests[path] = sha256
 
     def write(self, command_dir: Path, command_id: str) -> Path:
         """``scrub.json`` for every regular file under `command_dir` (symlinks skipped)."""
+        files = sorted(_kept_files(command_dir))
+        known = {**written_digests(), **self._digests}
+        hashed = hash_files(p for p in files if p not in known)
         entries = []
-        for path in sorted(_kept_files(command_dir)):
+        for path in files:
             with self._lock:
                 counts = dict(self._files.get(path, Counter()))
+            digest = known.get(path) or (hashed[path].sha256 if path in hashed else None)
             entries.append(
                 {
                     "path": path.relative_to(command_dir).as_posix(),
-                    "sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
+                    "sha256": digest,
                     "replacements": counts,
                 }
             )
