@@ -8,4 +8,12 @@ echo "packer: $(command -v packer) ($(packer version | head -n 1))"
 .venv/bin/ruff check src tests bench
 .venv/bin/ruff format --check src tests bench
 .venv/bin/mypy --strict src
+.venv/bin/hybridcore-packer spec check
+# The OpenSpec CLI checks the spec's format; it comes from the npm registry.
+if command -v npm >/dev/null 2>&1 && \
+   npm install --silent --no-audit --no-fund --prefix .openspec @fission-ai/openspec@1 >/dev/null 2>&1; then
+  OPENSPEC_TELEMETRY=0 .openspec/node_modules/.bin/openspec validate --specs --strict
+else
+  echo "test.sh: npm or @fission-ai/openspec unavailable: openspec validate not run" >&2
+fi
 exec .venv/bin/python -m pytest "$@"

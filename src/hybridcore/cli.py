@@ -204,6 +204,28 @@ def _parser() -> argparse.ArgumentParser:
     diag.add_argument("--output", default=None, metavar="FILE")
     diag.add_argument("--only", action="append", default=[], metavar="BUILD")
 
+    upgrade = commands.add_parser(
+        "upgrade-check", help="smoke-test two Packer binaries and diff what automation sees"
+    )
+    upgrade.add_argument("--from", dest="old_packer", required=True, metavar="OLD_PACKER")
+    upgrade.add_argument("--to", dest="new_packer", required=True, metavar="NEW_PACKER")
+    upgrade.add_argument("--only", action="append", default=[], metavar="BUILD")
+    upgrade.add_argument("--var-file", action="append", default=[], metavar="FILE")
+    upgrade.add_argument(
+        "--report-dir",
+        default=None,
+        metavar="DIR",
+        help="where the Markdown and JSON reports go (default: the workdir)",
+    )
+    upgrade.add_argument("path", metavar="PATH")
+
+    spec = commands.add_parser("spec", help="the capability spec in the repository")
+    spec_commands = spec.add_subparsers(dest="spec_command", required=True)
+    spec_check = spec_commands.add_parser(
+        "check", help="Open Issues pointer, remediation summary, requirement-to-test traceability"
+    )
+    spec_check.add_argument("--repo", default=".", metavar="DIR")
+
     artifacts = commands.add_parser("artifacts", help="list artifact records")
     artifacts.add_argument("builds", nargs="*", metavar="BUILD")
     artifacts.add_argument("--history", action="store_true", help="every record, not the latest")
@@ -352,6 +374,37 @@ def _diag(args: argparse.Namespace) -> int:
     return 0
 
 
+def _upgrade_check(args: argparse.Namespace) -> int:
+    from hybridcore.packer.upgrade import upgrade_check
+
+    workdir = Path(args.workdir) if args.workdir else Path.cwd()
+    report = upgrade_check(
+        args.path,
+        old_packer=args.old_packer,
+        new_packer=args.new_packer,
+        only=args.only,
+        var_files=args.var_file,
+        workdir=workdir / "upgrade-check",
+    )
+    markdown, data = report.write(Path(args.report_dir) if args.report_dir else workdir)
+    if args.json:
+        sys.stdout.write(json.dumps(report.to_dict(), indent=2, sort_keys=True) + "\n")
+    sys.stderr.write(report.to_markdown())
+    sys.stderr.write(f"{PROG}: upgrade-check reports: {markdown} {data}\n")
+    return report.exit_code
+
+
+def _spec_check(args: argparse.Namespace) -> int:
+    from hybridcore.packer.spec_check import check_spec
+
+    problems = check_spec(Path(args.repo))
+    for problem in problems:
+        sys.stderr.write(f"{PROG}: spec check: {problem}\n")
+    if not problems:
+        sys.stderr.write(f"{PROG}: spec check: ok\n")
+    return 1 if problems else 0
+
+
 def _manifest_import(args: argparse.Namespace) -> int:
     from hybridcore.packer.registry import import_manifest
 
@@ -470,7 +523,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _schema(args.name)
     if args.command in ("drift", "verify"):
         return _check(args)
-    if args.command in ("artifacts", "manifest", "retention", "diag"):
+    if args.command in ("artifacts", "manifest", "retention", "diag", "upgrade-check", "spec"):
         from hybridcore.packer.errors import HybridcoreError
 
         handler = {
@@ -478,6 +531,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             "manifest": _manifest_import,
             "retention": _retention_purge,
             "diag": _diag,
+            "upgrade-check": _upgrade_check,
+            "spec": _spec_check,
         }[args.command]
         try:
             return handler(args)

@@ -1,0 +1,77 @@
+"""upgrade-check with the real packer: against itself, and against a wrapper that
+reports another version and changes its machine-readable output."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import stat
+from pathlib import Path
+
+import pytest
+
+from hybridcore.packer.upgrade import upgrade_check
+
+pytestmark = pytest.mark.integration
+
+REAL = shutil.which("packer") or "/usr/bin/packer"
+ONLY = ["null.vsphere", "file.seed"]
+
+WRAPPER = """#!/usr/bin/env bash
+set -o pipefail
+if [ "$1" = "version" ]; then
+  echo "Packer v1.15.0"
+  exit 0
+fi
+if [ "$1" = "build" ]; then
+  {real} "$@" | sed -e 's/,ui,message,/,ui,say,/' -e 's/fnoeding.null/hashicorp.null/'
+  exit $?
+fi
+exec {real} "$@"
+"""
+
+
+def _wrapper(directory: Path) -> Path:
+    path = directory / "packer-next"
+    path.write_text(WRAPPER.format(real=REAL))
+    path.chmod(path.stat().st_mode | stat.S_IEXEC)
+    return path
+
+
+def test_same_binary_has_no_differences(example: Path, tmp_path: Path) -> None:
+    report = upgrade_check(
+        example, old_packer=REAL, new_packer=REAL, only=ONLY, workdir=tmp_path / "wd"
+    )
+    assert report.differences == [], report.to_markdown()
+    assert report.exit_code == 0
+    assert report.required_signoffs == []
+    assert report.from_version == report.to_version
+    assert "No differences: no sign-off needed" in report.to_markdown()
+
+
+def test_changed_binary_needs_signoffs(example: Path, tmp_path: Path) -> None:
+    new = _wrapper(tmp_path)
+    report = upgrade_check(
+        example, old_packer=REAL, new_packer=str(new), only=ONLY, workdir=tmp_path / "wd"
+    )
+    markdown = report.to_markdown()
+    kinds = {d.kind: d for d in report.differences}
+    assert report.to_version == "1.15.0" and report.from_version != "1.15.0"
+    assert kinds["packer version"].signoff is None
+    lines = kinds["machine-readable line types"]
+    assert "ui,message" in lines.before and "ui,message" not in lines.after, markdown
+    builder = next(d for d in report.differences if d.detail == "null.vsphere")
+    assert builder.kind == "builder ID", markdown
+    assert (builder.before, builder.after) == ("fnoeding.null", "hashicorp.null")
+    assert "exit code" not in kinds and "builds" not in kinds, markdown
+    assert "hybridcore-packer maintainers" in report.required_signoffs
+    assert "owners of downstream publish automation" in report.required_signoffs
+    assert report.exit_code == 1
+
+    md_path, json_path = report.write(tmp_path / "report")
+    assert "hashicorp.null" in md_path.read_text()
+    assert "hybridcore-packer maintainers" in md_path.read_text()
+    data = json.loads(json_path.read_text())
+    assert data["exit_code"] == 1
+    assert data["required_signoffs"] == report.required_signoffs
+    assert data["to"]["version"] == "1.15.0"
