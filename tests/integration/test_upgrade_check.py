@@ -75,3 +75,36 @@ def test_changed_binary_needs_signoffs(example: Path, tmp_path: Path) -> None:
     assert data["exit_code"] == 1
     assert data["required_signoffs"] == report.required_signoffs
     assert data["to"]["version"] == "1.15.0"
+
+
+def test_cli_upgrade_check_writes_both_reports(example: Path, tmp_path: Path) -> None:
+    import shutil
+    import subprocess
+    import sys
+
+    packer_path = shutil.which("packer") or "packer"
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "hybridcore.cli",
+            "--workdir",
+            str(tmp_path / "wd"),
+            "upgrade-check",
+            "--from",
+            packer_path,
+            "--to",
+            packer_path,
+            "--only",
+            "null.vsphere",
+            "--report-dir",
+            str(tmp_path / "reports"),
+            str(example),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert (tmp_path / "reports" / "upgrade-check.md").read_text().strip()
+    assert json.loads((tmp_path / "reports" / "upgrade-check.json").read_text())["exit_code"] == 0
