@@ -45,8 +45,8 @@ SHAPES: tuple[Shape, ...] = (
     ),
     Shape(
         "bearer_token",
-        (("B", "Bearer "), ("b", "bearer ")),
-        re.compile(r"(\b[Bb]earer\s+)(?!<sensitive>|%3Csensitive%3E)[A-Za-z0-9\-._~+/]{8,}=*"),
+        (("B", "Bearer "),),
+        re.compile(r"(\bBearer\s+)(?!<sensitive>|%3Csensitive%3E)[A-Za-z0-9\-._~+/]{8,}=*"),
         keep_prefix=True,
     ),
     Shape(

@@ -39,6 +39,12 @@ def secret_forms(value: str) -> set[str]:
     return forms
 
 
+def _replacements(before: str, after: str, form: str) -> int:
+    """How many times `form` was replaced, from the change in length when it tells."""
+    shrink = len(form) - len(PLACEHOLDER)
+    return (len(before) - len(after)) // shrink if shrink else before.count(form)
+
+
 class Redactor:
     """Holds registered secret values and scrubs them from text.
 
@@ -77,9 +83,10 @@ class Redactor:
         """`text` scrubbed; `counts` (if given) gets the replacements per rule."""
         for form in self._forms:
             if form in text:
+                replaced = text.replace(form, PLACEHOLDER)
                 if counts is not None:
-                    counts["secret"] += text.count(form)
-                text = text.replace(form, PLACEHOLDER)
+                    counts["secret"] += _replacements(text, replaced, form)
+                text = replaced
         return scrub_shapes(text, counts)
 
     def straddle_start(self, text: str, index: int) -> int:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import shlex
 
+import pytest
 from hypothesis import assume, example, given, settings
 from hypothesis import strategies as st
 
@@ -191,3 +192,14 @@ def test_go_json_escaping_of_html_characters_is_scrubbed() -> None:
     go_encoded = '{"token":"p\\u003ca\\u003ess\\u0026word"}'
     assert secret not in redactor(go_encoded)
     assert redactor(go_encoded) == '{"token":"<sensitive>"}'
+
+
+@pytest.mark.parametrize("secret", ["ab", "exactly11ch", "a-much-longer-secret-value"])
+def test_replacements_are_counted_per_rule(secret: str) -> None:
+    from collections import Counter
+
+    counts: Counter[str] = Counter()
+    text = f"{secret} and {secret}, again {secret}; key AKIAIOSFODNN7EXAMPLE"
+    scrubbed = Redactor([secret]).scrub(text, counts)
+    assert secret not in scrubbed
+    assert counts == Counter({"secret": 3, "aws_access_key_id": 1})
