@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import secrets as token_source
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -47,13 +47,18 @@ from hybridcore.packer.secrets import (
     collect_secrets,
 )
 from hybridcore.packer.summaries import ScrubLedger, retention_policy, write_log_summaries
-from hybridcore.packer.template import TemplateInfo, read_template, toggle_variables
+from hybridcore.packer.template import (
+    Targets,
+    TemplateInfo,
+    read_template,
+    resolve_targets,
+    toggle_variables,
+)
 from hybridcore.packer.version import PackerBinary, locate_packer, version_cache
 from hybridcore.redaction import Redactor
 
 __all__ = ["build", "fmt", "new_command_id", "validate"]
 
-Targets = str | os.PathLike[str] | Sequence[str | os.PathLike[str]]
 log = get_logger("packer")
 
 _SKIPPED_DIRS = {"packer_cache", "node_modules", "__pycache__"}
@@ -68,24 +73,10 @@ def _config_error(message: str, remediation: str, rule: str) -> HybridcoreError:
     return HybridcoreError(message, exit_code=1, rule=rule, remediation=remediation)
 
 
-def _resolve_targets(targets: Targets, cwd: Path, workdir: Path | None = None) -> list[Path]:
-    if workdir is not None and workdir.exists() and not workdir.is_dir():
+def _resolve_targets(targets: Targets, cwd: Path, workdir: Path) -> list[Path]:
+    if workdir.exists() and not workdir.is_dir():
         raise _unwritable(workdir, NotADirectoryError(20, "not a directory", str(workdir)))
-    items = [targets] if isinstance(targets, str | os.PathLike) else list(targets)
-    if not items:
-        raise _config_error(
-            "no template path given.", "Name a .pkr.hcl file or a directory.", "target_missing"
-        )
-    paths = [Path(item) for item in items]
-    for path in paths:
-        if not (cwd / path).exists():
-            raise _config_error(
-                f"template path '{path}' does not exist.",
-                "Pass an existing .pkr.hcl file or a directory holding .pkr.hcl files "
-                "(relative paths are taken from the current directory).",
-                "target_missing",
-            )
-    return paths
+    return resolve_targets(targets, cwd)
 
 
 def _check_var_files(var_files: Iterable[str | os.PathLike[str]], cwd: Path) -> tuple[str, ...]:

@@ -13,7 +13,8 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
@@ -29,7 +30,13 @@ from hybridcore.packer.inputs import discover_inputs
 from hybridcore.packer.registry import ArtifactRegistry
 from hybridcore.packer.result import rfc3339
 from hybridcore.packer.secrets import collect_secrets
-from hybridcore.packer.template import TemplateInfo, read_template, toggle_variables
+from hybridcore.packer.template import (
+    Targets,
+    TemplateInfo,
+    read_template,
+    resolve_targets,
+    toggle_variables,
+)
 from hybridcore.packer.version import locate_packer, version_cache
 
 __all__ = ["CheckReport", "current_manifests", "drift", "verify"]
@@ -101,13 +108,8 @@ def current_manifests(
     return found
 
 
-def _paths(targets: str | os.PathLike[str] | Sequence[str | os.PathLike[str]]) -> list[Path]:
-    items = [targets] if isinstance(targets, str | os.PathLike) else list(targets)
-    return [Path(item) for item in items]
-
-
 def _current(
-    targets: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
+    targets: Targets,
     *,
     only: Iterable[str],
     except_: Iterable[str],
@@ -120,15 +122,7 @@ def _current(
     full: bool,
     provisioners: Iterable[str] | None,
 ) -> dict[str, HashManifest]:
-    paths = _paths(targets)
-    for path in paths:
-        if not (cwd / path).exists():
-            raise HybridcoreError(
-                f"template path '{path}' does not exist.",
-                exit_code=1,
-                rule="target_missing",
-                remediation="Pass an existing .pkr.hcl file or a directory holding them.",
-            )
+    paths = resolve_targets(targets, cwd)
     templates = {path: read_template(cwd / path) for path in paths}
     for path, info in templates.items():
         if info.parse_error:
@@ -209,8 +203,55 @@ def _report(
     )
 
 
+@dataclass(frozen=True)
+class _Selection:
+    """Which builds, with which variables: as for `build`."""
+
+    only: Iterable[str]
+    except_: Iterable[str]
+    variables: Mapping[str, str] | None
+    var_files: Iterable[str | os.PathLike[str]]
+    secrets: Iterable[str]
+    provisioners: Iterable[str] | None
+
+
+def _check(
+    command: Literal["drift", "verify"],
+    judge: Callable[[Path, str, HashManifest], BuildDrift],
+    targets: Targets,
+    *,
+    full: bool,
+    selection: _Selection,
+    workdir: str | os.PathLike[str] | None,
+    cwd: str | os.PathLike[str] | None,
+    packer: str | None,
+) -> CheckReport:
+    """Hash the selected builds' inputs and `judge` each against what was recorded."""
+    started = datetime.now(UTC)
+    here = Path(cwd) if cwd else Path.cwd()
+    root = here / workdir if workdir else here
+    try:
+        current = _current(
+            targets,
+            only=selection.only,
+            except_=selection.except_,
+            variables=selection.variables,
+            var_files=selection.var_files,
+            secrets=selection.secrets,
+            workdir=root,
+            cwd=here,
+            packer=packer,
+            full=full,
+            provisioners=selection.provisioners,
+        )
+        builds = [judge(root, build, manifest) for build, manifest in sorted(current.items())]
+    except HybridcoreError as error:
+        return _report(command, [], root, started, error)
+    return _report(command, builds, root, started)
+
+
 def drift(
-    targets: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
+    targets: Targets,
     *,
     only: Iterable[str] = (),
     except_: Iterable[str] = (),
@@ -224,27 +265,16 @@ def drift(
     provisioners: Iterable[str] | None = None,
 ) -> CheckReport:
     """Each selected build's inputs against its last hash manifest."""
-    started = datetime.now(UTC)
-    here = Path(cwd) if cwd else Path.cwd()
-    root = here / workdir if workdir else here
-    try:
-        current = _current(
-            targets,
-            only=only,
-            except_=except_,
-            variables=vars,
-            var_files=var_files,
-            secrets=secrets,
-            workdir=root,
-            cwd=here,
-            packer=packer,
-            full=full,
-            provisioners=provisioners,
-        )
-        builds = [compare(m, load_hash_manifest(root, b)) for b, m in sorted(current.items())]
-    except HybridcoreError as error:
-        return _report("drift", [], root, started, error)
-    return _report("drift", builds, root, started)
+    return _check(
+        "drift",
+        lambda root, build, current: compare(current, load_hash_manifest(root, build)),
+        targets,
+        full=full,
+        selection=_Selection(only, except_, vars, var_files, secrets, provisioners),
+        workdir=workdir,
+        cwd=cwd,
+        packer=packer,
+    )
 
 
 def _verify_one(root: Path, build: str, current: HashManifest) -> BuildDrift:
@@ -292,7 +322,7 @@ def _verify_one(root: Path, build: str, current: HashManifest) -> BuildDrift:
 
 
 def verify(
-    targets: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
+    targets: Targets,
     *,
     only: Iterable[str] = (),
     except_: Iterable[str] = (),
@@ -305,24 +335,13 @@ def verify(
     provisioners: Iterable[str] | None = None,
 ) -> CheckReport:
     """Publish gate: re-hash every input; pass only if they are what was built."""
-    started = datetime.now(UTC)
-    here = Path(cwd) if cwd else Path.cwd()
-    root = here / workdir if workdir else here
-    try:
-        current = _current(
-            targets,
-            only=only,
-            except_=except_,
-            variables=vars,
-            var_files=var_files,
-            secrets=secrets,
-            workdir=root,
-            cwd=here,
-            packer=packer,
-            full=True,
-            provisioners=provisioners,
-        )
-        builds = [_verify_one(root, b, m) for b, m in sorted(current.items())]
-    except HybridcoreError as error:
-        return _report("verify", [], root, started, error)
-    return _report("verify", builds, root, started)
+    return _check(
+        "verify",
+        _verify_one,
+        targets,
+        full=True,
+        selection=_Selection(only, except_, vars, var_files, secrets, provisioners),
+        workdir=workdir,
+        cwd=cwd,
+        packer=packer,
+    )

@@ -47,15 +47,15 @@ STALE_TEMP_AGE_S = 600.0
 
 def clean_stale_temp_files(workdir: Path, *, older_than: float = STALE_TEMP_AGE_S) -> list[Path]:
     """Remove temp files a killed writer left (``.name.*.tmp`` older than `older_than`
-    seconds) beside the records, states and results; newer ones may be in flight."""
+    seconds) beside the records and state files; newer ones may be in flight. Command
+    log directories are not walked: their size grows with history, and a leftover
+    there replaces nothing."""
     removed = []
     cutoff = time.time() - older_than
-    roots = [workdir / "artifacts", workdir / "state", *(workdir / "logs" / "packer").glob("*")]
-    for root in roots:
+    for root in (workdir / "artifacts", workdir / "state"):
         if not root.is_dir() or root.is_symlink():
             continue
-        for current, dirs, files in os.walk(root):
-            dirs[:] = [d for d in dirs if d not in ("work", "cache")]
+        for current, _, files in os.walk(root):
             for name in files:
                 path = Path(current) / name
                 if name.startswith(".") and name.endswith(".tmp"):

@@ -10,16 +10,26 @@ variable as a secret, so redaction never depends on a successful parse.
 
 from __future__ import annotations
 
+import os
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from hybridcore.packer.errors import HybridcoreError
+from hybridcore.packer.hcl_eval import labelled, unquote
 from hybridcore.packer.hcl_parse import parse_hcl
 
-__all__ = ["TemplateInfo", "Variable", "read_template", "template_files", "toggle_variables"]
+__all__ = [
+    "Targets",
+    "TemplateInfo",
+    "Variable",
+    "read_template",
+    "resolve_targets",
+    "template_files",
+    "toggle_variables",
+]
 
 _ENV_CALL = re.compile(r"""\benv\(\s*"([^"]+)"\s*\)""")
 TOGGLE_PREFIX = "enable_"
@@ -69,6 +79,32 @@ class TemplateInfo:
         }
 
 
+Targets = str | os.PathLike[str] | Sequence[str | os.PathLike[str]]
+
+
+def resolve_targets(targets: Targets, cwd: Path) -> list[Path]:
+    """The template paths given (a file or a directory each); each must exist."""
+    items = [targets] if isinstance(targets, str | os.PathLike) else list(targets)
+    if not items:
+        raise HybridcoreError(
+            "no template path given.",
+            exit_code=1,
+            rule="target_missing",
+            remediation="Name a .pkr.hcl file or a directory.",
+        )
+    paths = [Path(item) for item in items]
+    for path in paths:
+        if not (cwd / path).exists():
+            raise HybridcoreError(
+                f"template path '{path}' does not exist.",
+                exit_code=1,
+                rule="target_missing",
+                remediation="Pass an existing .pkr.hcl file or a directory holding .pkr.hcl "
+                "files (relative paths are taken from the current directory).",
+            )
+    return paths
+
+
 def template_files(target: Path) -> tuple[Path, ...]:
     """The HCL2 template files Packer reads for `target` (a file or a directory)."""
     if target.is_dir():
@@ -76,21 +112,9 @@ def template_files(target: Path) -> tuple[Path, ...]:
     return (target,) if target.is_file() else ()
 
 
-def _unquote(value: Any) -> str:
-    text = str(value)
-    if len(text) >= 2 and text[0] == text[-1] == '"':
-        return text[1:-1]
-    return text
-
-
 def _blocks(doc: dict[str, Any], kind: str) -> list[tuple[str, dict[str, Any]]]:
     """Labelled blocks of `kind` as (label, body) pairs."""
-    found = []
-    for entry in doc.get(kind, []):
-        for label, body in entry.items():
-            if isinstance(body, dict):
-                found.append((_unquote(label), body))
-    return found
+    return [(label, body) for label, body in labelled(doc.get(kind, [])) if isinstance(body, dict)]
 
 
 def _variables(doc: dict[str, Any]) -> dict[str, Variable]:
@@ -102,8 +126,8 @@ def _variables(doc: dict[str, Any]) -> dict[str, Variable]:
             name=name,
             sensitive=body.get("sensitive") is True,
             env_reads=tuple(sorted(set(_ENV_CALL.findall(default.replace('\\"', '"'))))),
-            is_bool=_unquote(body.get("type", "")) == "bool",
-            literal_default=isinstance(raw, str) and "${" not in raw and bool(_unquote(raw)),
+            is_bool=unquote(body.get("type", "")) == "bool",
+            literal_default=isinstance(raw, str) and "${" not in raw and bool(unquote(raw)),
         )
     return variables
 
@@ -115,8 +139,8 @@ def _manifest_outputs(doc: dict[str, Any]) -> list[str]:
         groups += [chain.get("post-processor", []) for chain in build.get("post-processors", [])]
         for group in groups:
             for kind, body in (item for entry in group for item in entry.items()):
-                if _unquote(kind) == "manifest" and isinstance(body, dict):
-                    outputs.append(_unquote(body.get("output", "packer-manifest.json")))
+                if unquote(kind) == "manifest" and isinstance(body, dict):
+                    outputs.append(unquote(body.get("output", "packer-manifest.json")))
     return outputs
 
 
@@ -125,14 +149,14 @@ def _build_names(doc: dict[str, Any]) -> list[str]:
     `build` block uses (a nested `source` block with `name` renames it)."""
     names = []
     for build in doc.get("build", []):
-        prefix = _unquote(build["name"]) + "." if "name" in build else ""
+        prefix = unquote(build["name"]) + "." if "name" in build else ""
         for ref in build.get("sources", []):
-            names.append(prefix + _unquote(ref).removeprefix("source."))
+            names.append(prefix + unquote(ref).removeprefix("source."))
         for entry in build.get("source", []):
             for ref, body in entry.items():
-                kind, _, name = _unquote(ref).removeprefix("source.").partition(".")
+                kind, _, name = unquote(ref).removeprefix("source.").partition(".")
                 if isinstance(body, dict) and "name" in body:
-                    name = _unquote(body["name"])
+                    name = unquote(body["name"])
                 names.append(f"{prefix}{kind}.{name}")
     return names
 
