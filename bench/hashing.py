@@ -4,7 +4,7 @@ Part 1, throughput: writes --files files of --mb MB of random bytes each (defaul
 16 x 64 MB = 1 GiB) into a temp dir, reads them once so the page cache is warm for
 both contenders, then times, interleaved (order alternating), --runs times each:
 
-  ours       hybridcore.packer.hashing.hash_files(paths, None, full=True)
+  ours       hybridcore.packer.store.hashing.hash_files(paths, None, full=True)
              (chunked reads, several files at once on a thread pool)
   sha256sum  `sha256sum <files>`, output to a pipe this script drains
 
@@ -38,7 +38,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from hybridcore.packer.hashing import HashCache, hash_files
+from hybridcore.packer.store.hashing import HashCache, hash_files
 
 TARGET_THROUGHPUT_RATIO = 1.0
 TARGET_WARM_SPEEDUP = 5.0

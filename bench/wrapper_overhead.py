@@ -50,7 +50,7 @@ def _report():
     with open(_out, "w") as f:
         f.write(f"{usage.ru_utime + usage.ru_stime}\\n")
 atexit.register(_report)
-from hybridcore.cli import main
+from hybridcore.cli.main import main
 sys.argv[0] = "hybridcore-packer"
 sys.exit(main())
 """

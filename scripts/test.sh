@@ -8,6 +8,7 @@ echo "packer: $(command -v packer) ($(packer version | head -n 1))"
 .venv/bin/ruff check src tests bench
 .venv/bin/ruff format --check src tests bench
 .venv/bin/mypy --strict src
+.venv/bin/lint-imports
 .venv/bin/hybridcore-packer spec check
 # The OpenSpec CLI checks the spec's format; it comes from the npm registry.
 if command -v npm >/dev/null 2>&1 && \

@@ -20,7 +20,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
 
-from hybridcore.redaction import Redactor
+from hybridcore.redaction.engine import Redactor
 
 __all__ = [
     "LOGGER_NAME",

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from hybridcore.packer.diagnostics import purge_logs
+from hybridcore.packer.commands.diag import purge_logs
 from tests.conftest import write_template
 
 pytestmark = pytest.mark.integration

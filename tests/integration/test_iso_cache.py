@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from hybridcore.packer.cache import SharedIsoCache
-from hybridcore.packer.iso_sources import iso_sources
+from hybridcore.packer.store.iso_cache import SharedIsoCache
+from hybridcore.packer.template.iso_sources import iso_sources
 from tests.conftest import write_template
 
 pytestmark = pytest.mark.integration

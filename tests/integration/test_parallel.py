@@ -13,7 +13,7 @@ import jsonschema
 import pytest
 
 from hybridcore import packer
-from hybridcore.packer.registry import ArtifactRegistry
+from hybridcore.packer.store.artifact_records import ArtifactRegistry
 from tests.conftest import REPO, write_template
 
 pytestmark = pytest.mark.integration

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from hybridcore.packer.upgrade import upgrade_check
+from hybridcore.packer.commands.upgrade_check import upgrade_check
 
 pytestmark = pytest.mark.integration
 

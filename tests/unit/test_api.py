@@ -20,7 +20,7 @@ import hybridcore.logs as logs
 from hybridcore import packer
 from hybridcore.logs import LOGGER_NAME, init_logging
 from hybridcore.packer import Result
-from hybridcore.redaction import PLACEHOLDER
+from hybridcore.redaction.engine import PLACEHOLDER
 from tests.conftest import FakePacker, write_template
 
 Fake = Callable[..., FakePacker]

@@ -6,9 +6,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from hybridcore.packer.argv import build_argv, fmt_argv, validate_argv
-from hybridcore.packer.options import BuildOptions, FmtOptions, ValidateOptions, freeze_vars
-from hybridcore.packer.version import PackerBinary
+from hybridcore.packer.run.argv import build_argv, fmt_argv, validate_argv
+from hybridcore.packer.run.options import BuildOptions, FmtOptions, ValidateOptions, freeze_vars
+from hybridcore.packer.run.version import PackerBinary
 
 P16 = PackerBinary("/opt/packer-1.6/packer", (1, 6, 6))
 P17 = PackerBinary("/opt/packer-1.7/packer", (1, 7, 0))

@@ -6,7 +6,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from hybridcore.packer.artifact_ids import (
+from hybridcore.packer.base.artifact_record import PLATFORMS, Image
+from hybridcore.packer.store.artifact_ids import (
     BUILDER_IDS,
     BUILDER_PLATFORMS,
     ParsedArtifactId,
@@ -14,7 +15,6 @@ from hybridcore.packer.artifact_ids import (
     parse_artifact_id,
     platform_of,
 )
-from hybridcore.packer.artifact_record import PLATFORMS, Image
 
 SUB = "3f2c1a7e-8b4d-4e6f-9a0c-5d7e1b2f4a68"
 

@@ -16,9 +16,14 @@ from pathlib import Path
 
 import pytest
 
-from hybridcore.packer.cache import INDEX_NAME, CacheReport, SharedIsoCache
-from hybridcore.packer.errors import HybridcoreError
-from hybridcore.packer.iso_sources import IsoSource, cache_name, iso_sources, normalize_checksum
+from hybridcore.packer.base.errors import HybridcoreError
+from hybridcore.packer.store.iso_cache import INDEX_NAME, CacheReport, SharedIsoCache
+from hybridcore.packer.template.iso_sources import (
+    IsoSource,
+    cache_name,
+    iso_sources,
+    normalize_checksum,
+)
 from tests.conftest import REPO, write_template
 
 
@@ -521,8 +526,9 @@ def test_two_processes_preparing_at_once_fetch_once(server: IsoServer, root: Pat
     script = (
         "import sys\n"
         "from pathlib import Path\n"
-        "from hybridcore.packer.cache import SharedIsoCache\n"
-        "from hybridcore.packer.iso_sources import IsoSource, cache_name\n"
+        "from hybridcore.packer.store.iso_cache import SharedIsoCache\n"
+        "from hybridcore.packer.store.iso_cache import IsoSource\n"
+        "from hybridcore.packer.template.iso_sources import cache_name\n"
         f"s = IsoSource('qemu.a', 'a', ({server.url('big.iso')!r},), {checksum!r}, "
         f"cache_name({checksum!r}))\n"
         "r = SharedIsoCache(Path(sys.argv[1])).prepare([s])\n"

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from hybridcore.packer.classify import CLASS_CODES, RULES, Classification, classify
+from hybridcore.packer.run.classify import CLASS_CODES, RULES, Classification, classify
 
 # =====================================================================================
 # security (3)

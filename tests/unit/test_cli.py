@@ -13,7 +13,7 @@ import pytest
 
 import hybridcore
 import hybridcore.logs as logs
-from hybridcore.cli import main
+from hybridcore.cli.main import main
 from hybridcore.logs import LOGGER_NAME
 from hybridcore.packer import result_schema
 from tests.conftest import FakePacker, write_template

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from hybridcore.cli_progress import progress_display
+from hybridcore.cli.progress import progress_display
 
 
 def test_plain_progress_prints_one_line_per_state_change(

@@ -6,7 +6,7 @@ from collections import Counter
 
 import pytest
 
-from hybridcore.credential_shapes import find_shapes, scrub_shapes
+from hybridcore.redaction.credential_shapes import find_shapes, scrub_shapes
 
 PEM = (
     "-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEAu1SU1LfVLPHCozMxH2Mo\n"

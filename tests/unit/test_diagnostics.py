@@ -11,10 +11,10 @@ from typing import Any
 
 import pytest
 
-from hybridcore.credential_shapes import find_shapes
-from hybridcore.packer.diagnostics import make_bundle, purge_logs
-from hybridcore.packer.errors import HybridcoreError
-from hybridcore.redaction import Redactor
+from hybridcore.packer.base.errors import HybridcoreError
+from hybridcore.packer.commands.diag import make_bundle, purge_logs
+from hybridcore.redaction.credential_shapes import find_shapes
+from hybridcore.redaction.engine import Redactor
 
 NOW = datetime(2025, 6, 1, tzinfo=UTC)
 PAST = "2025-05-01T00:00:00.000Z"

@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 
 from hybridcore import packer
-from hybridcore.packer import checks
-from hybridcore.packer.drift import OPEN_ISSUES, compare
-from hybridcore.packer.hash_manifest import (
+from hybridcore.packer.commands import inputs_check as checks
+from hybridcore.packer.store.drift import OPEN_ISSUES, compare
+from hybridcore.packer.store.inputs_manifest import (
     HashManifest,
     InputEntry,
     combined_digest,

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from hybridcore.packer.environment import child_environment
+from hybridcore.packer.run.environment import child_environment
 
 LOG = Path("/tmp/hc-test/packer.log")
 CACHE = Path("/tmp/hc-test/cache")

@@ -2,7 +2,7 @@
 
 ``tests/golden/manifests/<builder-type>.json`` are manifests as the ``manifest``
 post-processor writes them, each made from that builder's documented artifact
-ID format (see ``hybridcore.packer.artifact_ids``). ``tests/golden/records/
+ID format (see ``hybridcore.packer.store.artifact_ids``). ``tests/golden/records/
 <builder-type>.json`` are the records ``registry.records_from_manifest`` makes
 of them with a fixed provenance, ``record_id`` removed (it is random; its
 uniqueness is tested on its own). ``tests/golden/artifact_record.schema.json``
@@ -31,9 +31,9 @@ from typing import Any
 import jsonschema
 import pytest
 
-from hybridcore.packer.artifact_record import ArtifactRecord, Provenance, record_schema
-from hybridcore.packer.registry import records_from_manifest
-from hybridcore.packer.result import rfc3339
+from hybridcore.packer.base.artifact_record import ArtifactRecord, Provenance, record_schema
+from hybridcore.packer.base.timestamps import rfc3339
+from hybridcore.packer.store.artifact_records import records_from_manifest
 
 GOLDEN = Path(__file__).resolve().parents[1] / "golden"
 MANIFESTS = sorted((GOLDEN / "manifests").glob("*.json"))

@@ -11,18 +11,19 @@ from typing import Any
 
 import pytest
 
-from hybridcore.packer.errors import HybridcoreError
-from hybridcore.packer.hash_manifest import (
+from hybridcore.packer.base.errors import HybridcoreError
+from hybridcore.packer.store.hashing import HashCache
+from hybridcore.packer.store.inputs_manifest import (
+    BuildInputs,
     HashManifest,
     InputEntry,
+    InputFile,
     combined_digest,
     hash_inputs,
     load_hash_manifest,
     manifest_path,
     write_hash_manifest,
 )
-from hybridcore.packer.hashing import HashCache
-from hybridcore.packer.inputs import BuildInputs, InputFile
 
 VARIABLES = {"image_name": '"golden"', "count": '"3"', "token": "<secret: set>"}
 

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from hybridcore.packer import hashing
-from hybridcore.packer.hashing import FileHash, HashCache, hash_files, sha256_file
+from hybridcore.packer.store import hashing
+from hybridcore.packer.store.hashing import FileHash, HashCache, hash_files, sha256_file
 
 
 def _files(root: Path, contents: dict[str, bytes]) -> list[Path]:

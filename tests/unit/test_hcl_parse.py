@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from hybridcore.packer import hcl_parse
+from hybridcore.packer.template import hcl_parse
 
 TEXT = 'variable "region" {\n  default = "eu-west-1"\n}\n'
 

@@ -8,15 +8,15 @@ from pathlib import Path
 
 import pytest
 
-from hybridcore.packer.hash_manifest import hash_inputs, write_hash_manifest
-from hybridcore.packer.hashing import HashCache
-from hybridcore.packer.inputs import (
+from hybridcore.packer.store.hashing import HashCache
+from hybridcore.packer.store.inputs_manifest import hash_inputs, write_hash_manifest
+from hybridcore.packer.template.facts import read_template
+from hybridcore.packer.template.inputs import (
     SECRET_SET,
     SECRET_UNSET,
     BuildInputs,
     discover_inputs,
 )
-from hybridcore.packer.template import read_template
 from tests.conftest import EXAMPLE, write_template
 
 SECRET = "s3cr3t-Value-1234567890"

@@ -22,7 +22,7 @@ from hybridcore.logs import (
     init_logging,
     register_redactor,
 )
-from hybridcore.redaction import PLACEHOLDER, Redactor
+from hybridcore.redaction.engine import PLACEHOLDER, Redactor
 
 LINE = re.compile(
     r"^\[(?P<ts>\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z)\] (?P<level>[A-Z]+) "

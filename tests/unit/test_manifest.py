@@ -7,12 +7,12 @@ import os
 import time
 from pathlib import Path
 
-from hybridcore.packer.manifest import (
+from hybridcore.packer.run.packer_manifest import (
     artifacts_from_lines,
     capture_manifest,
     resolve_manifest_output,
 )
-from hybridcore.redaction import PLACEHOLDER, Redactor
+from hybridcore.redaction.engine import PLACEHOLDER, Redactor
 
 # What `packer build -machine-readable` prints per artifact, minus "timestamp," and
 # split into (target, rest-after-"artifact,") as the process reader hands it over.

@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from hybridcore.packer.errors import HybridcoreError
-from hybridcore.packer.options import (
+from hybridcore.packer.base.errors import HybridcoreError
+from hybridcore.packer.run.options import (
     BuildOptions,
     FmtOptions,
     ValidateOptions,

@@ -20,8 +20,8 @@ from pathlib import Path
 import pytest
 
 from hybridcore.logs import LOGGER_NAME
-from hybridcore.packer.process import ProcessOutcome, run_process
-from hybridcore.redaction import PLACEHOLDER, Redactor
+from hybridcore.packer.run.process import ProcessOutcome, run_process
+from hybridcore.redaction.engine import PLACEHOLDER, Redactor
 from tests.conftest import FakePacker
 
 SECRET = "hunter2,Sup3r-Secret"

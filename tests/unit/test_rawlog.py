@@ -8,8 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from hybridcore.packer.rawlog import RawLogPipe
-from hybridcore.redaction import PLACEHOLDER, Redactor
+from hybridcore.packer.run.rawlog import RawLogPipe
+from hybridcore.redaction.engine import PLACEHOLDER, Redactor
 
 SECRET = "hunter2,Sup3r-Secret"
 

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from hybridcore.packer.records import atomic_write_json, atomic_write_text, safe_name
+from hybridcore.packer.store.state_files import atomic_write_json, atomic_write_text, safe_name
 
 # --- safe_name -----------------------------------------------------------------------------
 

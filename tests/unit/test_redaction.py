@@ -9,7 +9,7 @@ import pytest
 from hypothesis import assume, example, given, settings
 from hypothesis import strategies as st
 
-from hybridcore.redaction import PLACEHOLDER, Redactor, secret_forms
+from hybridcore.redaction.engine import PLACEHOLDER, Redactor, secret_forms
 
 # "\0" never occurs in generated text, so it can stand for a placeholder when
 # looking for what survived outside the placeholders.

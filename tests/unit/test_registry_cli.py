@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from hybridcore.cli import main
-from hybridcore.packer.registry import ArtifactRegistry
+from hybridcore.cli.main import main
+from hybridcore.packer.store.artifact_records import ArtifactRegistry
 from tests.conftest import REPO
 
 GOLDEN = REPO / "tests" / "golden" / "manifests"

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from hybridcore import packer
-from hybridcore.packer.registry import ArtifactRegistry
+from hybridcore.packer.store.artifact_records import ArtifactRegistry
 from tests.conftest import REPO, FakePacker, write_template
 
 SIMPLE = (
@@ -50,7 +50,7 @@ def test_a_50_mb_line_and_invalid_utf8_are_logged_without_a_crash(
 def test_two_processes_recording_the_same_build_lose_no_record(tmp_path: Path) -> None:
     script = (
         "import sys\nfrom pathlib import Path\n"
-        "from hybridcore.packer.registry import import_manifest\n"
+        "from hybridcore.packer.store.artifact_records import import_manifest\n"
         "for _ in range(15):\n"
         "    import_manifest(Path(sys.argv[1]), workdir=Path(sys.argv[2]), write=True)\n"
     )
@@ -69,7 +69,7 @@ def test_two_processes_recording_the_same_build_lose_no_record(tmp_path: Path) -
 def test_kill_9_while_recording_leaves_only_whole_files(tmp_path: Path) -> None:
     script = (
         "import sys\nfrom pathlib import Path\n"
-        "from hybridcore.packer.registry import import_manifest\n"
+        "from hybridcore.packer.store.artifact_records import import_manifest\n"
         "while True:\n"
         "    import_manifest(Path(sys.argv[1]), workdir=Path(sys.argv[2]), write=True)\n"
     )
@@ -90,7 +90,7 @@ def test_kill_9_while_recording_leaves_only_whole_files(tmp_path: Path) -> None:
     stale.write_text("{torn")
     os.utime(stale, (time.time() - 3600, time.time() - 3600))
     ArtifactRegistry(tmp_path).append([])
-    from hybridcore.packer.records import clean_stale_temp_files
+    from hybridcore.packer.store.state_files import clean_stale_temp_files
 
     clean_stale_temp_files(tmp_path)
     assert not stale.exists()

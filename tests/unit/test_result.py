@@ -13,7 +13,8 @@ import pytest
 
 import hybridcore.packer
 from hybridcore.packer import SCHEMA_VERSION, Result, result_schema
-from hybridcore.packer.result import rfc3339, severity
+from hybridcore.packer.base.result import severity
+from hybridcore.packer.base.timestamps import rfc3339
 
 SHIPPED = Path(hybridcore.packer.__file__).resolve().parent / "schemas" / "result.schema.json"
 

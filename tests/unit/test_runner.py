@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from hybridcore.packer.errors import HybridcoreError
-from hybridcore.packer.runner import Invocation, Session, run_invocation
-from hybridcore.packer.version import PackerBinary
-from hybridcore.redaction import PLACEHOLDER, Redactor
+from hybridcore.packer.base.errors import HybridcoreError
+from hybridcore.packer.run.runner import Invocation, Session, run_invocation
+from hybridcore.packer.run.version import PackerBinary
+from hybridcore.redaction.engine import PLACEHOLDER, Redactor
 from tests.conftest import FakePacker
 
 TRANSIENT = "Build 'null.a' errored after 1 second: dial tcp 10.0.0.1:443: i/o timeout\n"

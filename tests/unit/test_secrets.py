@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from hybridcore.packer.errors import HybridcoreError
-from hybridcore.packer.secrets import check_command_line_vars, collect_secrets
-from hybridcore.packer.template import TemplateInfo, Variable
-from hybridcore.redaction import PLACEHOLDER
+from hybridcore.packer.base.errors import HybridcoreError
+from hybridcore.packer.template.facts import TemplateInfo, Variable
+from hybridcore.packer.template.secret_policy import check_command_line_vars, collect_secrets
+from hybridcore.redaction.engine import PLACEHOLDER
 
 
 def _template(*variables: Variable, fallback: tuple[str, ...] = ()) -> TemplateInfo:

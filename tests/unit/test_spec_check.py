@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from hybridcore.packer.spec_check import REMEDIATIONS, SPEC, check_spec
+from hybridcore.packer.commands.spec_check import REMEDIATIONS, SPEC, check_spec
 from tests.conftest import REPO
 
 

@@ -12,8 +12,13 @@ import pytest
 from hypothesis import assume, example, given, settings
 from hypothesis import strategies as st
 
-from hybridcore.packer.stream import Tail, read_blocks, render_machine_readable, render_with_kind
-from hybridcore.redaction import PLACEHOLDER, Redactor, secret_forms
+from hybridcore.packer.run.stream import (
+    Tail,
+    read_blocks,
+    render_machine_readable,
+    render_with_kind,
+)
+from hybridcore.redaction.engine import PLACEHOLDER, Redactor, secret_forms
 
 # Lines never contain "\n" (it separates them) nor "\0" (it marks placeholders below).
 line_chars = st.characters(blacklist_characters="\n\0", blacklist_categories=("Cs",))

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from hybridcore.packer.template import read_template, template_files
+from hybridcore.packer.template.facts import read_template, template_files
 from tests.conftest import write_template
 
 VARIABLES = """

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from hybridcore.packer.errors import HybridcoreError
-from hybridcore.packer.version import PackerBinary, locate_packer
+from hybridcore.packer.base.errors import HybridcoreError
+from hybridcore.packer.run.version import PackerBinary, locate_packer
 from tests.conftest import FakePacker
 
 

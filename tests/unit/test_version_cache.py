@@ -7,7 +7,7 @@ import os
 from collections.abc import Callable
 from pathlib import Path
 
-from hybridcore.packer.version import locate_packer
+from hybridcore.packer.run.version import locate_packer
 from tests.conftest import FakePacker
 
 

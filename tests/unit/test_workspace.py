@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from hybridcore.packer.workspace import make_workspace
+from hybridcore.packer.run.workspace import make_workspace
 
 
 def _project(root: Path) -> Path:

@@ -1,0 +1,1 @@
+"""Internal. One module per command; each returns a `Result` and never prints."""

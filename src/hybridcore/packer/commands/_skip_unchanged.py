@@ -1,0 +1,137 @@
+"""What `build` does with hash manifests: check drift first, skip what is up to
+date (`--skip-unchanged`), and write a new hash manifest after each success."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from hybridcore.packer.base.artifact_record import ArtifactRecord
+from hybridcore.packer.base.build_drift import BuildDrift
+from hybridcore.packer.base.result import RunResult
+from hybridcore.packer.base.timestamps import rfc3339
+from hybridcore.packer.commands._current_inputs import current_manifests
+from hybridcore.packer.run.options import BuildOptions
+from hybridcore.packer.run.provenance import git_state
+from hybridcore.packer.run.runner import Session
+from hybridcore.packer.store.artifact_records import ArtifactRegistry
+from hybridcore.packer.store.drift import compare
+from hybridcore.packer.store.inputs_manifest import (
+    HashManifest,
+    load_hash_manifest,
+    write_hash_manifest,
+)
+from hybridcore.packer.template.facts import TemplateInfo, selected_builds
+
+__all__ = ["InputsPlan", "plan_inputs", "record_inputs", "succeeded_builds"]
+
+
+@dataclass
+class InputsPlan:
+    current: dict[str, HashManifest]
+    baselines: dict[str, HashManifest | None]
+    drift: list[BuildDrift]
+    skipped: list[BuildDrift]
+
+    def digests(self) -> dict[str, str]:
+        return {build: manifest.digest for build, manifest in self.current.items()}
+
+
+def _up_to_date(
+    build: str, current: HashManifest, baseline: HashManifest | None, registry: ArtifactRegistry
+) -> bool:
+    if baseline is None or baseline.digest != current.digest:
+        return False
+    latest = registry.latest(build)
+    return latest is not None and latest.provenance.inputs_digest == current.digest
+
+
+def plan_inputs(
+    session: Session,
+    templates: Mapping[Path, TemplateInfo],
+    options: BuildOptions,
+    *,
+    secret_names: set[str],
+    packer_version: str,
+    skip_unchanged: bool,
+) -> InputsPlan:
+    """Hash each selected build's inputs, compare with its last manifest, and decide
+    which builds `--skip-unchanged` leaves out."""
+    current = current_manifests(
+        templates,
+        cwd=session.cwd,
+        workdir=session.workdir,
+        variables=dict(options.vars),
+        var_files=options.var_files,
+        environ=session.base_environ,
+        secret_names=secret_names,
+        packer_version=packer_version,
+        only=options.only,
+        except_=options.except_,
+    )
+    baselines = {build: load_hash_manifest(session.workdir, build) for build in current}
+    drift = [compare(current[b], baselines[b]) for b in sorted(current)]
+    skipped = []
+    if skip_unchanged:
+        registry = ArtifactRegistry(session.workdir)
+        for build in sorted(current):
+            if _up_to_date(build, current[build], baselines[build], registry):
+                skipped.append(
+                    BuildDrift(
+                        build=build,
+                        status="skipped",
+                        digest=current[build].digest,
+                        baseline_digest=current[build].digest,
+                        message=f"{build}: inputs unchanged since the last successful build "
+                        f"(digest {current[build].digest[:12]}); its artifact record stands",
+                    )
+                )
+    return InputsPlan(current, baselines, drift, skipped)
+
+
+def succeeded_builds(
+    runs: Sequence[RunResult], templates: Mapping[Path, TemplateInfo], options: BuildOptions
+) -> set[str]:
+    """Builds whose packer run succeeded: a parallel run is one build; a serial run that
+    succeeded covers all its selected builds; of a serial run that failed, the builds
+    Packer reported artifacts for (it reports only those of successful builds)."""
+    done: set[str] = set()
+    for run in runs:
+        if run.exit_code != 0:
+            if run.workspace is None:
+                done.update(artifact.build for artifact in run.artifacts)
+            continue
+        if run.workspace is not None:  # a parallel run: exactly one build
+            done.add(run.label)
+            continue
+        template = next((t for p, t in templates.items() if str(p) == run.target), None)
+        if template is not None:
+            done.update(selected_builds(template, options.only, options.except_))
+    return done
+
+
+def record_inputs(
+    session: Session,
+    plan: InputsPlan,
+    builds: set[str],
+    records: Sequence[ArtifactRecord],
+) -> list[Path]:
+    """Write the hash manifest of every build in `builds` (previous one kept inside)."""
+    written = []
+    now = rfc3339(datetime.now(UTC))
+    git = git_state(session.cwd)
+    for build in sorted(builds & plan.current.keys()):
+        written.append(
+            write_hash_manifest(
+                session.workdir,
+                plan.current[build],
+                plan.baselines.get(build),
+                artifact_ids=[r.artifact_id for r in records if r.build == build],
+                command_id=session.command_id,
+                git_sha=git.sha,
+                created_at=now,
+            )
+        )
+    return written

@@ -1,0 +1,299 @@
+"""`drift` and `verify`: compare a template's current inputs with what was built.
+
+`drift` lists, per build, the inputs added, removed or changed since the last
+hash manifest (exit 1, class `drift`, when any did). `verify` is the publish
+gate for CI: it re-hashes every input and passes only when the digest equals
+the one recorded with the build's latest artifact record and the hash
+manifest's artifact IDs match that record; a manifest or record that was
+edited, or that disagrees with the other, is a tampering signal (exit 3).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from hybridcore.packer.base.build_drift import BuildDrift
+from hybridcore.packer.base.errors import HybridcoreError
+from hybridcore.packer.base.timestamps import rfc3339
+from hybridcore.packer.commands._current_inputs import current_manifests
+from hybridcore.packer.run.version import locate_packer, version_cache
+from hybridcore.packer.store.artifact_records import ArtifactRegistry
+from hybridcore.packer.store.drift import compare
+from hybridcore.packer.store.inputs_manifest import HashManifest, load_hash_manifest
+from hybridcore.packer.template.facts import (
+    Targets,
+    read_template,
+    resolve_targets,
+    toggle_variables,
+)
+from hybridcore.packer.template.secret_policy import collect_secrets
+
+__all__ = ["CheckReport", "drift", "verify"]
+
+
+class CheckReport(BaseModel):
+    """The result of `drift` or `verify`."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    schema_version: Literal["1.0"] = "1.0"
+    command: Literal["drift", "verify"]
+    exit_code: int = Field(ge=0, le=3)
+    classification: Literal["ok", "drift", "config", "security"]
+    rule: str
+    message: str
+    remediation: str | None
+    builds: list[BuildDrift]
+    workdir: str
+    started_at: str
+    finished_at: str
+
+    def to_json(self) -> str:
+        return json.dumps(self.model_dump(mode="json"), indent=2, sort_keys=True) + "\n"
+
+
+def _current(
+    targets: Targets,
+    *,
+    only: Iterable[str],
+    except_: Iterable[str],
+    variables: Mapping[str, str] | None,
+    var_files: Iterable[str | os.PathLike[str]],
+    secrets: Iterable[str],
+    workdir: Path,
+    cwd: Path,
+    packer: str | None,
+    full: bool,
+    provisioners: Iterable[str] | None,
+) -> dict[str, HashManifest]:
+    paths = resolve_targets(targets, cwd)
+    templates = {path: read_template(cwd / path) for path in paths}
+    for path, info in templates.items():
+        if info.parse_error:
+            raise HybridcoreError(
+                f"template '{path}' cannot be read: {info.parse_error}.",
+                exit_code=1,
+                rule="hcl_syntax",
+                remediation="Fix the template (`hybridcore-packer validate PATH` shows Packer's "
+                "own error); its inputs cannot be checked until it parses.",
+            )
+    environ = dict(os.environ)
+    toggles = toggle_variables(provisioners, templates.values())
+    secret_set = collect_secrets(secrets, templates.values(), environ)
+    current = current_manifests(
+        templates,
+        cwd=cwd,
+        workdir=workdir,
+        variables={
+            **{k: "true" if v else "false" for k, v in toggles.items()},
+            **{k: str(v) for k, v in (variables or {}).items()},
+        },
+        var_files=[str(v) for v in var_files],
+        environ=environ,
+        secret_names=set(secret_set.env),
+        packer_version=locate_packer(packer, cache=version_cache(workdir)).version_text,
+        only=tuple(only),
+        except_=tuple(except_),
+        full=full,
+    )
+    if not current:
+        raise HybridcoreError(
+            "no build matches the selection: nothing to check.",
+            exit_code=1,
+            rule="no_build_selected",
+            remediation="Select builds by the names Packer prints (e.g. null.vsphere) with "
+            "--only, or drop --only / --except.",
+        )
+    return current
+
+
+def _report(
+    command: Literal["drift", "verify"],
+    builds: list[BuildDrift],
+    workdir: Path,
+    started: datetime,
+    error: HybridcoreError | None = None,
+) -> CheckReport:
+    if error is not None:
+        klass = {1: "config", 2: "config", 3: "security"}[error.exit_code]
+        code, rule, message, remediation = (
+            error.exit_code,
+            error.rule,
+            error.message,
+            error.remediation,
+        )
+    elif any(b.status in ("drifted", "failed") for b in builds):
+        klass, code = "drift", 1
+        rule = "inputs_drifted" if command == "drift" else "not_verified"
+        message = "; ".join(b.message for b in builds if b.status in ("drifted", "failed"))
+        remediation = (
+            "Rebuild the drifted builds (or revert the inputs) before publishing; the Open "
+            "Issues pointers name the area to reconcile upstream."
+        )
+    else:
+        klass, code, rule, remediation = "ok", 0, "ok", None
+        message = f"{command}: {len(builds)} build(s) checked, no drift."
+    return CheckReport(
+        command=command,
+        exit_code=code,
+        classification=klass,  # type: ignore[arg-type]
+        rule=rule,
+        message=message,
+        remediation=remediation,
+        builds=builds,
+        workdir=str(workdir),
+        started_at=rfc3339(started),
+        finished_at=rfc3339(datetime.now(UTC)),
+    )
+
+
+@dataclass(frozen=True)
+class _Selection:
+    """Which builds, with which variables: as for `build`."""
+
+    only: Iterable[str]
+    except_: Iterable[str]
+    variables: Mapping[str, str] | None
+    var_files: Iterable[str | os.PathLike[str]]
+    secrets: Iterable[str]
+    provisioners: Iterable[str] | None
+
+
+def _check(
+    command: Literal["drift", "verify"],
+    judge: Callable[[Path, str, HashManifest], BuildDrift],
+    targets: Targets,
+    *,
+    full: bool,
+    selection: _Selection,
+    workdir: str | os.PathLike[str] | None,
+    cwd: str | os.PathLike[str] | None,
+    packer: str | None,
+) -> CheckReport:
+    """Hash the selected builds' inputs and `judge` each against what was recorded."""
+    started = datetime.now(UTC)
+    here = Path(cwd) if cwd else Path.cwd()
+    root = here / workdir if workdir else here
+    try:
+        current = _current(
+            targets,
+            only=selection.only,
+            except_=selection.except_,
+            variables=selection.variables,
+            var_files=selection.var_files,
+            secrets=selection.secrets,
+            workdir=root,
+            cwd=here,
+            packer=packer,
+            full=full,
+            provisioners=selection.provisioners,
+        )
+        builds = [judge(root, build, manifest) for build, manifest in sorted(current.items())]
+    except HybridcoreError as error:
+        return _report(command, [], root, started, error)
+    return _report(command, builds, root, started)
+
+
+def drift(
+    targets: Targets,
+    *,
+    only: Iterable[str] = (),
+    except_: Iterable[str] = (),
+    vars: Mapping[str, str] | None = None,
+    var_files: Iterable[str | os.PathLike[str]] = (),
+    secrets: Iterable[str] = (),
+    workdir: str | os.PathLike[str] | None = None,
+    cwd: str | os.PathLike[str] | None = None,
+    packer: str | None = None,
+    full: bool = False,
+    provisioners: Iterable[str] | None = None,
+) -> CheckReport:
+    """Each selected build's inputs against its last hash manifest."""
+    return _check(
+        "drift",
+        lambda root, build, current: compare(current, load_hash_manifest(root, build)),
+        targets,
+        full=full,
+        selection=_Selection(only, except_, vars, var_files, secrets, provisioners),
+        workdir=workdir,
+        cwd=cwd,
+        packer=packer,
+    )
+
+
+def _verify_one(root: Path, build: str, current: HashManifest) -> BuildDrift:
+    manifest = load_hash_manifest(root, build)
+    records = [r for r in ArtifactRegistry(root).load(build) if r.provenance.source == "build"]
+    if manifest is None or not records:
+        return BuildDrift(
+            build=build,
+            status="failed",
+            digest=current.digest,
+            baseline_digest=None,
+            message=f"{build}: no hash manifest or artifact record: build it with this tool "
+            "before publishing",
+        )
+    latest_run = records[-1].provenance.command_id
+    latest = [r for r in records if r.provenance.command_id == latest_run]
+    recorded = {r.provenance.inputs_digest for r in latest}
+    if recorded != {manifest.digest}:
+        raise HybridcoreError(
+            f"{build}: the hash manifest's digest {manifest.digest[:12]} disagrees with the "
+            f"artifact record's {sorted(map(str, recorded))}.",
+            exit_code=3,
+            rule="record_mismatch",
+            remediation="Do not publish: one of the files was edited or replaced; rebuild.",
+        )
+    if sorted(map(str, manifest.artifact_ids)) != sorted(str(r.artifact_id) for r in latest):
+        raise HybridcoreError(
+            f"{build}: the hash manifest names artifacts {manifest.artifact_ids}, the record "
+            f"{[r.artifact_id for r in latest]}.",
+            exit_code=3,
+            rule="record_mismatch",
+            remediation="Do not publish: one of the files was edited or replaced; rebuild.",
+        )
+    if current.digest != manifest.digest:
+        found = compare(current, manifest)
+        return found.model_copy(update={"status": "failed"})
+    return BuildDrift(
+        build=build,
+        status="verified",
+        digest=current.digest,
+        baseline_digest=manifest.digest,
+        message=f"{build}: inputs match the recorded artifact "
+        f"{', '.join(str(r.artifact_id) for r in latest)}",
+    )
+
+
+def verify(
+    targets: Targets,
+    *,
+    only: Iterable[str] = (),
+    except_: Iterable[str] = (),
+    vars: Mapping[str, str] | None = None,
+    var_files: Iterable[str | os.PathLike[str]] = (),
+    secrets: Iterable[str] = (),
+    workdir: str | os.PathLike[str] | None = None,
+    cwd: str | os.PathLike[str] | None = None,
+    packer: str | None = None,
+    provisioners: Iterable[str] | None = None,
+) -> CheckReport:
+    """Publish gate: re-hash every input; pass only if they are what was built."""
+    return _check(
+        "verify",
+        _verify_one,
+        targets,
+        full=True,
+        selection=_Selection(only, except_, vars, var_files, secrets, provisioners),
+        workdir=workdir,
+        cwd=cwd,
+        packer=packer,
+    )

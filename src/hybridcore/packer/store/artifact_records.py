@@ -1,0 +1,347 @@
+"""The artifact registry: ``artifacts/<build>.json`` per build, history kept.
+
+Records come from a build (Packer's `-machine-readable` artifact lines, joined
+with this run's entries of the Packer manifest when the template has one) or
+from an existing manifest (``manifest import``). Every write takes a file lock
+beside the record file and replaces the file atomically, so two processes
+recording at once never lose a record and a reader never sees a torn file.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import uuid
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from filelock import FileLock
+
+from hybridcore.packer.base.artifact_record import (
+    RECORD_SCHEMA_VERSION,
+    ArtifactFile,
+    ArtifactRecord,
+    Provenance,
+)
+from hybridcore.packer.base.errors import HybridcoreError
+from hybridcore.packer.base.result import Artifact
+from hybridcore.packer.base.timestamps import rfc3339
+from hybridcore.packer.store.artifact_ids import builder_type_of, parse_artifact_id
+from hybridcore.packer.store.state_files import atomic_write_json, safe_name
+
+__all__ = [
+    "ArtifactRegistry",
+    "build_records",
+    "import_manifest",
+    "records_from_manifest",
+]
+
+
+def _record_id() -> str:
+    return uuid.uuid4().hex
+
+
+def _files(entries: object) -> list[ArtifactFile]:
+    files = []
+    for entry in entries if isinstance(entries, list) else []:
+        if isinstance(entry, Mapping) and isinstance(entry.get("name"), str):
+            size = entry.get("size")
+            files.append(
+                ArtifactFile(name=entry["name"], size=size if isinstance(size, int) else None)
+            )
+        elif isinstance(entry, str):
+            files.append(ArtifactFile(name=entry))
+    return files
+
+
+def _build_name(entry: Mapping[str, Any]) -> str:
+    """Packer's manifest keeps the source name (`ubuntu`); the build name is `type.name`."""
+    name = str(entry.get("name") or "")
+    builder_type = str(entry.get("builder_type") or "")
+    if builder_type and not name.startswith(f"{builder_type}."):
+        return f"{builder_type}.{name}" if name else builder_type
+    return name
+
+
+def _record(
+    *,
+    build: str,
+    builder_type: str,
+    builder_id: str | None,
+    artifact_id: str | None,
+    files: list[ArtifactFile],
+    custom_data: dict[str, Any] | None,
+    provenance: Provenance,
+) -> ArtifactRecord:
+    parsed = parse_artifact_id(builder_type, artifact_id, [f.name for f in files])
+    return ArtifactRecord(
+        record_id=_record_id(),
+        build=build,
+        builder_type=builder_type,
+        builder_id=builder_id,
+        platform=parsed.platform,  # type: ignore[arg-type]
+        artifact_id=artifact_id,
+        images=list(parsed.images),
+        details=dict(parsed.details),
+        files=files,
+        custom_data=custom_data,
+        provenance=provenance,
+    )
+
+
+def records_from_manifest(
+    manifest: Mapping[str, Any], provenance: Provenance, *, this_run_only: bool = False
+) -> list[ArtifactRecord]:
+    """Records for the entries of a Packer manifest (every run's, or only the last run's).
+
+    Raises HybridcoreError (exit 1) for a file that is not a Packer manifest.
+    """
+    builds = manifest.get("builds")
+    if not isinstance(builds, list):
+        raise HybridcoreError(
+            "not a Packer manifest: it has no `builds` list.",
+            exit_code=1,
+            rule="invalid_manifest",
+            remediation="Pass the JSON file written by Packer's `manifest` post-processor.",
+        )
+    last_run = manifest.get("last_run_uuid")
+    records = []
+    for entry in builds:
+        if not isinstance(entry, Mapping):
+            continue
+        run_uuid = entry.get("packer_run_uuid")
+        if this_run_only and run_uuid != last_run:
+            continue
+        custom = entry.get("custom_data")
+        build_time = entry.get("build_time")
+        stamp = None
+        if type(build_time) is int:  # absent in `strip_time` manifests
+            with contextlib.suppress(OverflowError, OSError, ValueError):
+                stamp = rfc3339(datetime.fromtimestamp(build_time, UTC))
+        records.append(
+            _record(
+                build=_build_name(entry),
+                builder_type=builder_type_of(
+                    builder_type=entry.get("builder_type"), builder_id=None, build=None
+                ),
+                builder_id=None,
+                artifact_id=entry.get("artifact_id"),
+                files=_files(entry.get("files")),
+                custom_data=dict(custom) if isinstance(custom, Mapping) else None,
+                provenance=provenance.model_copy(
+                    update={
+                        "packer_run_uuid": run_uuid if isinstance(run_uuid, str) else None,
+                        "finished_at": provenance.finished_at or stamp,
+                    }
+                ),
+            )
+        )
+    return records
+
+
+def _entry_for(artifact: Artifact, entries: list[Mapping[str, Any]]) -> Mapping[str, Any]:
+    """The manifest entry of `artifact`: same build (a named build block prefixes the
+    build name, which the manifest does not keep) and same artifact ID."""
+    for entry in entries:
+        name = _build_name(entry)
+        same_build = artifact.build == name or artifact.build.endswith("." + name)
+        if same_build and entry.get("artifact_id") == artifact.id:
+            return entry
+    return {}
+
+
+def build_records(
+    artifacts: Iterable[Artifact],
+    manifest_entries: Iterable[Mapping[str, Any]],
+    provenance: Provenance,
+    digests: Mapping[str, str] | None = None,
+) -> list[ArtifactRecord]:
+    """Records for one build run: every builder artifact Packer reported, enriched with
+    the run's manifest entry (files with sizes, custom data) where there is one.
+
+    Packer reports an artifact again for each post-processor that passes it on
+    (e.g. `manifest`): identical (build, builder id, id) repeats are recorded once.
+    Legacy JSON templates name builds differently in the manifest; their records
+    come from the machine-readable lines alone.
+    """
+    entries = list(manifest_entries)
+    records: list[ArtifactRecord] = []
+    seen: set[tuple[str, str | None, str | None]] = set()
+    for artifact in artifacts:
+        key = (artifact.build, artifact.builder_id, artifact.id)
+        if key in seen:
+            continue
+        seen.add(key)
+        entry = _entry_for(artifact, entries)
+        custom = entry.get("custom_data")
+        files = _files(entry.get("files")) or [ArtifactFile(name=f) for f in artifact.files]
+
+        run_uuid = entry.get("packer_run_uuid")
+        records.append(
+            _record(
+                build=artifact.build,
+                builder_type=builder_type_of(
+                    builder_type=entry.get("builder_type"),
+                    builder_id=artifact.builder_id,
+                    build=artifact.build,
+                ),
+                builder_id=artifact.builder_id,
+                artifact_id=artifact.id,
+                files=files,
+                custom_data=dict(custom) if isinstance(custom, Mapping) else None,
+                provenance=provenance.model_copy(
+                    update={
+                        "packer_run_uuid": run_uuid if isinstance(run_uuid, str) else None,
+                        "inputs_digest": (digests or {}).get(artifact.build),
+                    }
+                ),
+            )
+        )
+    return records
+
+
+class ArtifactRegistry:
+    """``<workdir>/artifacts/<build>.json``: every record of a build, oldest first."""
+
+    def __init__(self, workdir: Path) -> None:
+        self.root = workdir / "artifacts"
+
+    def path_for(self, build: str) -> Path:
+        return self.root / f"{safe_name(build)}.json"
+
+    def load(self, build: str) -> list[ArtifactRecord]:
+        return self._read(self.path_for(build))
+
+    def latest(self, build: str) -> ArtifactRecord | None:
+        records = self.load(build)
+        return records[-1] if records else None
+
+    def builds(self) -> list[str]:
+        """Build names with at least one record."""
+        names = []
+        for path in sorted(self.root.glob("*.json")):
+            if path.name.endswith(".hash.json"):
+                continue
+            data = self._read_raw(path)
+            if isinstance(data.get("build"), str):
+                names.append(data["build"])
+        return names
+
+    def append(self, records: Iterable[ArtifactRecord]) -> list[Path]:
+        """Add records to their builds' files; earlier records are kept."""
+        try:
+            return self._append(records)
+        except OSError as exc:
+            raise HybridcoreError(
+                f"could not write artifact records under {self.root}: {exc.strerror}.",
+                exit_code=1,
+                rule="record_write_failed",
+                remediation="Make --workdir writable (and its artifacts/ a directory) and "
+                "check free disk space; the result lists what was not recorded.",
+            ) from exc
+
+    def _append(self, records: Iterable[ArtifactRecord]) -> list[Path]:
+        grouped: dict[str, list[ArtifactRecord]] = {}
+        for record in records:
+            grouped.setdefault(record.build, []).append(record)
+        written = []
+        for build, new in grouped.items():
+            path = self.path_for(build)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            locks = self.root.parent / "state" / "packer" / "locks"
+            locks.mkdir(parents=True, exist_ok=True)
+            with FileLock(str(locks / f"{path.name}.lock"), timeout=60):
+                existing = self._read(path)
+                atomic_write_json(
+                    path,
+                    {
+                        "schema_version": RECORD_SCHEMA_VERSION,
+                        "build": build,
+                        "records": [r.model_dump(mode="json") for r in [*existing, *new]],
+                    },
+                )
+            written.append(path)
+        return written
+
+    def _read_raw(self, path: Path) -> dict[str, Any]:
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return {}
+        except (OSError, ValueError) as exc:
+            raise HybridcoreError(
+                f"artifact record file {path} cannot be read: {exc}.",
+                exit_code=3,
+                rule="record_unreadable",
+                remediation="The file was edited or damaged: restore it from version control "
+                "or a backup; the tool never writes a partial file.",
+            ) from exc
+        if not isinstance(data, dict):
+            raise HybridcoreError(
+                f"artifact record file {path} is not a JSON object.",
+                exit_code=3,
+                rule="record_unreadable",
+                remediation="Restore the file from version control or a backup.",
+            )
+        return data
+
+    def _read(self, path: Path) -> list[ArtifactRecord]:
+        data = self._read_raw(path)
+        try:
+            return [ArtifactRecord.model_validate(item) for item in data.get("records", [])]
+        except ValueError as exc:
+            raise HybridcoreError(
+                f"artifact record file {path} does not match the record schema: "
+                f"{str(exc).splitlines()[0]}.",
+                exit_code=3,
+                rule="record_unreadable",
+                remediation="Restore the file from version control or a backup.",
+            ) from exc
+
+
+def import_manifest(
+    file: Path, *, workdir: Path | None = None, write: bool = False
+) -> list[ArtifactRecord]:
+    """Records for every entry of an existing Packer manifest; with `write`, stored in
+    ``<workdir>/artifacts/`` (history kept), so old builds join the registry."""
+    try:
+        manifest = json.loads(file.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise HybridcoreError(
+            f"manifest file '{file}' does not exist.",
+            exit_code=1,
+            rule="manifest_missing",
+            remediation="Pass the JSON file written by Packer's `manifest` post-processor "
+            "(by default packer-manifest.json in the directory Packer ran in).",
+        ) from exc
+    except (OSError, ValueError) as exc:
+        raise HybridcoreError(
+            f"manifest file '{file}' is not readable JSON: {exc}.",
+            exit_code=1,
+            rule="invalid_manifest",
+            remediation="Pass the JSON file written by Packer's `manifest` post-processor.",
+        ) from exc
+    if not isinstance(manifest, Mapping):
+        raise HybridcoreError(
+            f"manifest file '{file}' is not a Packer manifest (not a JSON object).",
+            exit_code=1,
+            rule="invalid_manifest",
+            remediation="Pass the JSON file written by Packer's `manifest` post-processor.",
+        )
+    provenance = Provenance(
+        command_id=None,
+        source="import",
+        git_sha=None,
+        git_dirty=None,
+        packer_version=None,
+        packer_run_uuid=None,
+        inputs_digest=None,
+        started_at=None,
+        finished_at=None,
+    )
+    records = records_from_manifest(manifest, provenance)
+    if write:
+        ArtifactRegistry(workdir or Path.cwd()).append(records)
+    return records

@@ -1,0 +1,1 @@
+"""The scrubbing engine every writer uses: secret values and credential shapes."""
