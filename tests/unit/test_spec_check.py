@@ -79,8 +79,8 @@ def test_dimension_headers_are_case_insensitive(copy: Path) -> None:
 def test_requirement_without_test(copy: Path) -> None:
     _edit(
         copy / SPEC,
-        "| Drift Detection | `tests/unit/test_drift.py`, "
-        "`tests/integration/test_drift_verify.py` |",
+        "| Drift Detection | `tests/unit/test_inputs_check.py`, "
+        "`tests/integration/test_inputs_check_real.py` |",
         "| Drift Detection | |",
     )
     problems = check_spec(copy)
@@ -97,10 +97,10 @@ def test_requirement_missing_from_table(copy: Path) -> None:
 
 
 def test_listed_test_does_not_exist(copy: Path) -> None:
-    (copy / "tests" / "unit" / "test_cache.py").unlink()
+    (copy / "tests" / "unit" / "test_iso_cache.py").unlink()
     problems = check_spec(copy)
     assert len(problems) == 1
-    assert "tests/unit/test_cache.py, which does not exist" in problems[0]
+    assert "tests/unit/test_iso_cache.py, which does not exist" in problems[0]
 
 
 def test_requirement_without_scenario(copy: Path) -> None:
@@ -113,7 +113,7 @@ def test_requirement_without_scenario(copy: Path) -> None:
     _edit(
         spec,
         "| Open Issues Tracking |",
-        "| Orphan | `tests/unit/test_api.py` |\n| Open Issues Tracking |",
+        "| Orphan | `tests/unit/test_pipeline.py` |\n| Open Issues Tracking |",
     )
     problems = check_spec(copy)
     assert problems == [

@@ -20,6 +20,7 @@ from hybridcore.logs import command_context, get_logger, register_redactor
 from hybridcore.packer.base.artifact_record import ArtifactRecord
 from hybridcore.packer.base.build_drift import BuildDrift
 from hybridcore.packer.base.errors import HybridcoreError
+from hybridcore.packer.base.input_files import read_input_text
 from hybridcore.packer.base.result import Result, RunResult, severity
 from hybridcore.packer.base.timestamps import rfc3339
 from hybridcore.packer.commands._build_steps import (
@@ -41,7 +42,8 @@ from hybridcore.packer.run.options import (
 from hybridcore.packer.run.parallel import Progress, run_parallel
 from hybridcore.packer.run.runner import Invocation, Session, run_invocation
 from hybridcore.packer.run.version import PackerBinary, locate_packer, version_cache
-from hybridcore.packer.store.log_summaries import ScrubLedger, retention_policy, write_log_summaries
+from hybridcore.packer.store.log_summaries import retention_policy, write_log_summaries
+from hybridcore.packer.store.scrub_ledger import ScrubLedger
 from hybridcore.packer.store.state_files import atomic_write_text, clean_stale_temp_files, safe_name
 from hybridcore.packer.template.facts import (
     Targets,
@@ -83,12 +85,7 @@ def _resolve_targets(targets: Targets, cwd: Path, workdir: Path) -> list[Path]:
 def _check_var_files(var_files: Iterable[str | os.PathLike[str]], cwd: Path) -> tuple[str, ...]:
     files = tuple(str(path) for path in var_files)
     for path in files:
-        if not (cwd / path).is_file():
-            raise _config_error(
-                f"var file '{path}' does not exist.",
-                "Pass an existing .pkrvars.hcl (or .json) file with --var-file.",
-                "var_file_missing",
-            )
+        read_input_text(cwd / path, what="--var-file")
     return files
 
 

@@ -20,7 +20,7 @@ from hybridcore.packer.run.packer_manifest import artifacts_from_lines, capture_
 from hybridcore.packer.run.process import ProcessOutcome, Stopper, run_process
 from hybridcore.packer.run.rawlog import RawLogPipe
 from hybridcore.packer.run.version import PackerBinary
-from hybridcore.packer.store.log_summaries import ScrubLedger
+from hybridcore.packer.store.scrub_ledger import ScrubLedger
 from hybridcore.packer.store.state_files import atomic_write_text, safe_name
 from hybridcore.redaction.engine import Redactor
 

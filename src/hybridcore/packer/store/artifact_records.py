@@ -26,6 +26,7 @@ from hybridcore.packer.base.artifact_record import (
     Provenance,
 )
 from hybridcore.packer.base.errors import HybridcoreError
+from hybridcore.packer.base.input_files import read_input_text
 from hybridcore.packer.base.result import Artifact
 from hybridcore.packer.base.timestamps import rfc3339
 from hybridcore.packer.store.artifact_ids import builder_type_of, parse_artifact_id
@@ -307,16 +308,8 @@ def import_manifest(
     """Records for every entry of an existing Packer manifest; with `write`, stored in
     ``<workdir>/artifacts/`` (history kept), so old builds join the registry."""
     try:
-        manifest = json.loads(file.read_text(encoding="utf-8"))
-    except FileNotFoundError as exc:
-        raise HybridcoreError(
-            f"manifest file '{file}' does not exist.",
-            exit_code=1,
-            rule="manifest_missing",
-            remediation="Pass the JSON file written by Packer's `manifest` post-processor "
-            "(by default packer-manifest.json in the directory Packer ran in).",
-        ) from exc
-    except (OSError, ValueError) as exc:
+        manifest = json.loads(read_input_text(file, what="Packer manifest"))
+    except ValueError as exc:
         raise HybridcoreError(
             f"manifest file '{file}' is not readable JSON: {exc}.",
             exit_code=1,

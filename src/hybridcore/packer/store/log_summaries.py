@@ -1,10 +1,7 @@
-"""What a command leaves for security and diagnostics tooling: its scrub manifest
-(``logs/packer/<command_id>/scrub.json``) and, for a build, a log summary per
-build (``state/packer/logs/<build>.json``) with retention metadata.
+"""Log summaries: per build (``state/packer/logs/<build>.json``), what each command left
+for security and diagnostics tooling, with retention metadata.
 
-The scrub manifest lists every file the command keeps, how many replacements
-each scrub rule made in it and its sha256 after scrubbing; never a secret. A
-log summary keeps one entry per command (oldest first): artifact IDs, manifest
+A log summary keeps one entry per command (oldest first): artifact IDs, manifest
 path, raw logs, the scrub manifest, exit code and class, and `created_at`,
 `retain_until` and the `policy` they come from (`--log-keep DAYS`, else
 ``HYBRIDCORE_LOG_MAX_DAYS``, else 7 days). `retention purge` acts on them.
@@ -13,32 +10,25 @@ path, raw logs, the scrub manifest, exit code and class, and `created_at`,
 from __future__ import annotations
 
 import json
-import os
-import threading
-from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from filelock import FileLock
 
-from hybridcore.logs import written_digests
 from hybridcore.packer.base.errors import HybridcoreError
 from hybridcore.packer.base.timestamps import rfc3339
-from hybridcore.packer.store.hashing import hash_files
 from hybridcore.packer.store.state_files import atomic_write_json, safe_name
 
 __all__ = [
     "DEFAULT_KEEP_DAYS",
-    "ScrubLedger",
     "retention_policy",
     "summary_lock",
     "write_log_summaries",
 ]
 
 DEFAULT_KEEP_DAYS = 7
-_NOT_WALKED = {"work", "cache"}  # a parallel build's mirror and cache views: symlinks
 
 
 def summary_lock(workdir: Path, summary: Path) -> FileLock:
@@ -46,60 +36,6 @@ def summary_lock(workdir: Path, summary: Path) -> FileLock:
     locks = workdir / "state" / "packer" / "locks"
     locks.mkdir(parents=True, exist_ok=True)
     return FileLock(str(locks / f"summary-{summary.name}.lock"), timeout=60)
-
-
-class ScrubLedger:
-    """Replacements per scrub rule, per kept file, gathered from several threads."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._files: dict[Path, Counter[str]] = {}
-        self._digests: dict[Path, str] = {}
-
-    def note(self, path: Path, counts: Mapping[str, int], sha256: str | None = None) -> None:
-        """Record replacements in `path`; `sha256` if the writer hashed what it wrote."""
-        with self._lock:
-            self._files.setdefault(path, Counter()).update(counts)
-            if sha256 is not None:
-                self._digests[path] = sha256
-
-    def write(self, command_dir: Path, command_id: str) -> Path:
-        """``scrub.json`` for every regular file under `command_dir` (symlinks skipped)."""
-        files = sorted(_kept_files(command_dir))
-        known = {**written_digests(), **self._digests}
-        hashed = hash_files(p for p in files if p not in known)
-        entries = []
-        for path in files:
-            with self._lock:
-                counts = dict(self._files.get(path, Counter()))
-            digest = known.get(path) or (hashed[path].sha256 if path in hashed else None)
-            entries.append(
-                {
-                    "path": path.relative_to(command_dir).as_posix(),
-                    "sha256": digest,
-                    "replacements": counts,
-                }
-            )
-        target = command_dir / "scrub.json"
-        atomic_write_json(
-            target,
-            {
-                "schema_version": "1.0",
-                "command_id": command_id,
-                "created_at": rfc3339(datetime.now(UTC)),
-                "files": entries,
-            },
-        )
-        return target
-
-
-def _kept_files(root: Path) -> Iterable[Path]:
-    for current, dirs, files in os.walk(root):
-        dirs[:] = [d for d in dirs if d not in _NOT_WALKED]
-        for name in files:
-            path = Path(current) / name
-            if name != "scrub.json" and not path.is_symlink() and not name.endswith(".tmp"):
-                yield path
 
 
 def retention_policy(keep_days: int | None, environ: Mapping[str, str]) -> dict[str, Any]:

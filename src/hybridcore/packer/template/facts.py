@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from hybridcore.packer.base.errors import HybridcoreError
+from hybridcore.packer.base.input_files import read_input_text
 from hybridcore.packer.template.hcl_eval import labelled, unquote
 from hybridcore.packer.template.hcl_parse import parse_hcl
 
@@ -172,11 +173,7 @@ def read_template(target: Path) -> TemplateInfo:
     errors: list[str] = []
     fallback: set[str] = set()
     for path in files:
-        try:
-            text = path.read_text(encoding="utf-8", errors="replace")
-        except OSError as exc:
-            errors.append(f"{path}: {exc.strerror}")
-            continue
+        text = read_input_text(path, what="template file")
         try:
             doc = parse_hcl(text)
         except Exception as exc:  # python-hcl2 raises lark errors of many types

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from hybridcore.logs import get_logger
+from hybridcore.packer.base.input_files import read_input_text
 from hybridcore.packer.template.hcl_parse import parse_hcl
 
 __all__ = [
@@ -118,8 +119,9 @@ def labelled(entries: Iterable[Any]) -> Iterator[tuple[str, Any]]:
 
 
 def _load_hcl(path: Path) -> dict[str, Any] | None:
+    text = read_input_text(path, what="template or var file")
     try:
-        doc = parse_hcl(path.read_text(encoding="utf-8", errors="replace"))
+        doc = parse_hcl(text)
     except Exception as exc:  # OSError or one of lark's many error types
         first = (str(exc).splitlines() or [type(exc).__name__])[0]
         log.warning("%s: not evaluated (%s)", path, first)
@@ -130,8 +132,8 @@ def _load_hcl(path: Path) -> dict[str, Any] | None:
 def _var_file_values(path: Path) -> dict[str, _Value]:
     if path.name.endswith(".json"):
         try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
+            data = json.loads(read_input_text(path, what="var file"))
+        except ValueError as exc:
             log.warning("%s: not evaluated (%s)", path, exc)
             return {}
         return (

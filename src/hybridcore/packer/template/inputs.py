@@ -12,12 +12,14 @@ are inputs too, except that a secret's value never is: only whether it is set.
 
 from __future__ import annotations
 
+import glob
 import json
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from hybridcore.logs import get_logger
+from hybridcore.packer.base.input_files import read_input_text
 from hybridcore.packer.store.inputs_manifest import BuildInputs, InputFile
 from hybridcore.packer.template.facts import TemplateInfo, template_files
 from hybridcore.packer.template.hcl_eval import (
@@ -118,10 +120,12 @@ def _extra_inputs(template_dir: Path) -> Iterator[InputFile]:
     if not declared.is_file():
         return
     yield InputFile(declared, "config")
-    for line in declared.read_text(encoding="utf-8").splitlines():
+    for line in read_input_text(declared, what=f"inputs list ({EXTRA_INPUTS_FILE})").splitlines():
         pattern = line.split("#", 1)[0].strip()
-        for match in sorted(template_dir.glob(pattern)) if pattern else []:
-            yield from (InputFile(found, "config") for found in _walk(match))
+        # `/` keeps an absolute pattern as it is; Path.glob refuses one, glob.glob does not
+        found = glob.glob(str(template_dir / pattern), recursive=True) if pattern else []  # noqa: PTH207
+        for match in sorted(found):
+            yield from (InputFile(path, "config") for path in _walk(Path(match)))
 
 
 def _variables(

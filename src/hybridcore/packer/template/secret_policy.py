@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from hybridcore.packer.base.errors import HybridcoreError
+from hybridcore.packer.base.input_files import read_input_text
 from hybridcore.packer.template.facts import TemplateInfo
 from hybridcore.packer.template.hcl_parse import parse_hcl
 from hybridcore.redaction.engine import Redactor
@@ -110,7 +111,7 @@ def _looks_secret(name: str, sensitive: set[str]) -> bool:
 
 
 def _var_file_values(path: Path) -> dict[str, Any]:
-    text = path.read_text(encoding="utf-8", errors="replace")
+    text = read_input_text(path, what="var file")
     try:
         data = json.loads(text) if path.name.endswith(".json") else parse_hcl(text)
     except Exception:  # not parseable here: Packer reports it
