@@ -40,6 +40,8 @@ sys.stdout.flush()
 sys.stderr.write(step.get("stderr", ""))
 sys.stderr.flush()
 time.sleep(step.get("sleep", 0))
+if step.get("signal"):
+    os.kill(os.getpid(), step["signal"])
 sys.exit(step.get("exit", 0))
 '''
 
@@ -56,7 +58,8 @@ class FakePacker:
 
     def script(self, steps: list[dict[str, object]]) -> None:
         """One step per call: stdout, stderr, log (raw log text), write_cwd
-        ({file name: text} written in the working directory), exit, sleep."""
+        ({file name: text} written in the working directory), exit, sleep, signal (sent to
+        itself last, as the OOM killer would)."""
         (self.root / "script.json").write_text(json.dumps(steps))
 
     @property

@@ -886,7 +886,10 @@ def test_ctrl_c_stops_the_command_and_skips_the_remaining_targets(
     _assert_valid(result)
 
 
-def test_timeout_is_transient(tmp_path: Path, work: Path, fake_packer: Fake) -> None:
+def test_timeout_is_transient_and_bounds_the_whole_command(
+    tmp_path: Path, work: Path, fake_packer: Fake
+) -> None:
+    """--timeout is one bound for the command: a timed-out attempt leaves no time to retry."""
     fake = fake_packer()
     fake.script([{"sleep": 30}])
     template = write_template(tmp_path / "t", SIMPLE)
@@ -895,8 +898,9 @@ def test_timeout_is_transient(tmp_path: Path, work: Path, fake_packer: Fake) -> 
         str(template), packer=str(fake.path), workdir=work, cwd=tmp_path, timeout=0.3
     )
     assert time.monotonic() - started < 15
-    assert (result.exit_code, result.rule, result.attempts) == (2, "timeout", 2)
+    assert (result.exit_code, result.rule, result.attempts) == (2, "timeout", 1)
     assert result.runs[0].timed_out
+    assert "whole command" in (result.remediation or "")
 
 
 def test_pkr_var_of_a_sensitive_variable_is_scrubbed(

@@ -27,6 +27,7 @@ RESULT_KEYS = {
     "exit_code",
     "classification",
     "rule",
+    "evidence",
     "remediation",
     "retryable",
     "message",
@@ -53,6 +54,7 @@ RESULT_KEYS = {
     "runs",
 }
 SPEC_KEYS = {
+    "evidence",
     "command",
     "exit_code",
     "stdout",
@@ -73,6 +75,7 @@ def _result(**changes: Any) -> Result:
         "exit_code": 0,
         "classification": "ok",
         "rule": "ok",
+        "evidence": None,
         "remediation": None,
         "retryable": False,
         "message": "ok",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -140,12 +141,26 @@ def test_a_packer_that_cannot_start_is_a_configuration_error(tmp_path: Path) -> 
     assert (caught.value.exit_code, caught.value.rule) == (1, "packer_not_runnable")
 
 
-def test_timeout_is_transient_and_retried(
+def test_timeout_is_transient_and_ends_the_retries(
     tmp_path: Path, fake_packer: Callable[..., FakePacker]
 ) -> None:
+    """--timeout is a deadline for the whole command: no retry starts after it."""
     fake = fake_packer()
     fake.script([{"sleep": 30}])
-    run = run_invocation(_session(tmp_path, fake, timeout=0.3), _invocation(fake))
-    assert len(fake.calls) == 2
-    assert (run.exit_code, run.rule, run.attempts) == (2, "timeout", 2)
+    session = _session(tmp_path, fake, timeout=0.3, deadline=time.monotonic() + 0.3)
+    run = run_invocation(session, _invocation(fake))
+    assert len(fake.calls) == 1
+    assert (run.exit_code, run.rule, run.attempts) == (2, "timeout", 1)
     assert run.timed_out
+
+
+def test_packer_killed_by_a_signal_is_transient_and_retried(
+    tmp_path: Path, fake_packer: Callable[..., FakePacker]
+) -> None:
+    """The OOM killer or a preempted runner: class 2, retried once."""
+    fake = fake_packer()
+    fake.script([{"signal": 9}, {"signal": 9}])
+    run = run_invocation(_session(tmp_path, fake), _invocation(fake))
+    assert len(fake.calls) == 2
+    assert (run.exit_code, run.rule, run.attempts) == (2, "packer_killed", 2)
+    assert run.evidence == "packer ended by signal 9"

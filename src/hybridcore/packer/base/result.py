@@ -89,6 +89,7 @@ class Result(_Model):
     exit_code: int = Field(ge=0, le=3)
     classification: Classification
     rule: str
+    evidence: str | None = Field(description="The output line (or fact) that decided the class")
     remediation: str | None
     retryable: bool
     message: str = Field(description="One-paragraph summary; names the input and the fix")

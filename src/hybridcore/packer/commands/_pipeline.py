@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import secrets as token_source
+import time
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import replace
@@ -116,6 +117,7 @@ class _Command:
         self.command = command
         self.command_id = command_id or new_command_id()
         self.started_at = datetime.now(UTC)
+        self.clock = time.monotonic()  # --timeout counts from here
         self.cwd = Path(cwd) if cwd is not None else Path.cwd()
         self.workdir = (self.cwd / Path(workdir)) if workdir is not None else self.cwd
         self.env = env
@@ -152,6 +154,7 @@ class _Command:
             cwd=self.cwd,
             base_environ=environ,
             timeout=timeout,
+            deadline=self.clock + timeout if timeout else None,
             kill_after=kill_after,
             ledger=self.ledger,
         )
@@ -192,6 +195,7 @@ class _Command:
             exit_code=exit_code,
             classification=klass,  # type: ignore[arg-type]
             rule=rule,
+            evidence=primary.evidence if primary and error is None else None,
             remediation=remediation,
             retryable=klass == "transient",
             message=message,

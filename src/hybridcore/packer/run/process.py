@@ -28,6 +28,12 @@ from pathlib import Path
 from typing import IO
 
 from hybridcore.logs import get_logger
+from hybridcore.packer.run.descendants import (
+    RUN_TOKEN_ENV,
+    become_subreaper,
+    new_run_token,
+    stop_descendants,
+)
 from hybridcore.packer.run.stream import Tail, read_blocks, render_with_kind
 from hybridcore.redaction.engine import Redactor
 
@@ -246,10 +252,12 @@ def run_process(
     """Run `argv` to the end (or until stopped) and return what it did."""
     extra: dict[str, object] = {"prefix": label, "command_id": command_id, "redacted": True}
     started_at = _now()
+    become_subreaper()
+    token = new_run_token()
     proc = subprocess.Popen(
         argv,
         cwd=cwd,
-        env=dict(env),
+        env={**env, RUN_TOKEN_ENV: token},
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -288,9 +296,15 @@ def run_process(
         _signal_group(proc.pid, signal.SIGTERM)
         _supervise(proc.pid, waiter, flags, extra, None, kill_after, stopper, stopping=True)
     finally:
-        _signal_group(proc.pid, signal.SIGKILL)  # leftovers of the group, never orphans
+        # every descendant still running, detached or not (this also frees the pipes)
+        escaped = stop_descendants(token, spare=proc.pid)
+        _signal_group(proc.pid, signal.SIGKILL)  # packer itself, if it still runs
         waiter.close()
         proc.wait()
+        if escaped:
+            log.warning(
+                "stopped %d process(es) left running under the build", len(escaped), extra=extra
+            )
         for pump in pumps:
             if pump.is_alive() or pump.ident is not None:
                 pump.join(_JOIN_TIMEOUT_S)

@@ -7,7 +7,7 @@ import tempfile
 import time
 from collections import Counter
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from hybridcore.logs import LOG_FILE_NAME, get_logger
@@ -48,8 +48,16 @@ _TIMED_OUT = Classification(
     2,
     "transient",
     "timeout",
-    "Packer did not finish within --timeout; a slow mirror or API retries well. If it "
-    "repeats, raise --timeout or look in the raw log for the step that hangs.",
+    "The command did not finish within --timeout (one bound for the whole command, retry "
+    "included); a slow mirror or API retries well. If it repeats, raise --timeout or look "
+    "in the raw log for the step that hangs.",
+)
+_KILLED = Classification(
+    2,
+    "transient",
+    "packer_killed",
+    "Packer was killed by a signal it did not expect (the OOM killer or a preempted runner "
+    "does this): check the runner's memory and logs (dmesg); a retry usually succeeds.",
 )
 
 
@@ -68,6 +76,7 @@ class Session:
     cwd: Path
     base_environ: Mapping[str, str]
     timeout: float | None = None
+    deadline: float | None = None  # time.monotonic() at which --timeout ends the command
     kill_after: float = 120.0
     stopper: Stopper = field(default_factory=Stopper)
     ledger: ScrubLedger = field(default_factory=ScrubLedger)
@@ -76,6 +85,12 @@ class Session:
     @property
     def log_dir(self) -> Path:
         return self.workdir / "logs" / "packer" / self.command_id
+
+    def remaining(self) -> float | None:
+        """Seconds left of --timeout (never below a tick), None without one."""
+        if self.deadline is None:
+            return None
+        return max(self.deadline - time.monotonic(), 0.01)
 
     def cleanup(self) -> None:
         for path in self.private_dirs:
@@ -100,6 +115,8 @@ def _classify(command: str, outcome: ProcessOutcome) -> Classification:
         return _INTERRUPTED
     if outcome.timed_out:
         return _TIMED_OUT
+    if outcome.returncode is not None and outcome.returncode < 0:
+        return replace(_KILLED, evidence=f"packer ended by signal {-outcome.returncode}")
     return classify(command, outcome.returncode, outcome.failure_text)
 
 
@@ -162,7 +179,7 @@ def _attempt_in(session: Session, inv: Invocation, raw_log: Path, private: Path)
                 redactor=session.redactor,
                 label=inv.label,
                 command_id=session.command_id,
-                timeout=session.timeout,
+                timeout=session.remaining(),
                 kill_after=session.kill_after,
                 machine_readable=inv.machine_readable,
                 stopper=session.stopper,
@@ -216,7 +233,8 @@ def run_invocation(session: Session, inv: Invocation) -> RunResult:
         if outcome.unscrubbed_log:
             verdict = _UNSCRUBBED
         stopping = outcome.interrupted or session.stopper.requested.is_set()
-        if verdict.klass != "transient" or stopping or attempt == MAX_ATTEMPTS:
+        out_of_time = session.deadline is not None and time.monotonic() >= session.deadline
+        if verdict.klass != "transient" or stopping or out_of_time or attempt == MAX_ATTEMPTS:
             break
         log.warning(
             "transient failure (%s): retrying once", verdict.rule, extra={"prefix": inv.label}

@@ -1,0 +1,97 @@
+"""Processes started under a build never outlive it.
+
+A provisioner may detach a process (`setsid`, a double fork, `nohup ... &`): it leaves
+Packer's process group, so stopping the group misses it. Each packer process gets a
+unique token in its environment, which every descendant inherits; when the build ends,
+every process still carrying the token is killed. The tool is also a child subreaper
+(`PR_SET_CHILD_SUBREAPER`), so detached descendants are re-parented to it rather than to
+init, and it reaps the ones it kills.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import functools
+import os
+import secrets
+import signal
+import time
+from pathlib import Path
+
+__all__ = ["RUN_TOKEN_ENV", "become_subreaper", "new_run_token", "stop_descendants"]
+
+RUN_TOKEN_ENV = "HYBRIDCORE_RUN_TOKEN"
+_PR_SET_CHILD_SUBREAPER = 36
+_REAP_WAIT_S = 2.0
+
+
+@functools.cache
+def become_subreaper() -> bool:
+    """Make this process the subreaper of its descendants (Linux); False where unsupported."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        return bool(libc.prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0)
+    except (OSError, AttributeError):
+        return False
+
+
+def new_run_token() -> str:
+    return secrets.token_hex(12)
+
+
+def _carries(pid: int, marker: bytes) -> bool:
+    try:
+        environ = (Path("/proc") / str(pid) / "environ").read_bytes()
+    except OSError:  # gone, or not ours to read
+        return False
+    return marker in environ.split(b"\0")
+
+
+def marked_processes(token: str, *, spare: int | None = None) -> list[int]:
+    """Live processes whose environment carries `token`, but `spare`."""
+    marker = f"{RUN_TOKEN_ENV}={token}".encode()
+    skipped = {os.getpid(), spare}
+    found = []
+    with contextlib.suppress(OSError):
+        for entry in os.scandir("/proc"):
+            if (
+                entry.name.isdigit()
+                and int(entry.name) not in skipped
+                and _carries(int(entry.name), marker)
+            ):
+                found.append(int(entry.name))
+    return found
+
+
+def _reap(pids: list[int]) -> None:
+    """Collect the exit status of those killed processes that are (now) our children."""
+    pending = set(pids)
+    deadline = time.monotonic() + _REAP_WAIT_S
+    while pending and time.monotonic() < deadline:
+        for pid in list(pending):
+            try:
+                done, _ = os.waitpid(pid, os.WNOHANG)
+            except ChildProcessError:  # not our child: init or its own parent reaps it
+                pending.discard(pid)
+                continue
+            if done:
+                pending.discard(pid)
+        if pending:
+            time.sleep(0.02)
+
+
+def stop_descendants(token: str, *, spare: int) -> list[int]:
+    """Kill every process but `spare` (packer itself, reaped by its owner) still carrying
+    `token`, and reap those re-parented to this process; the pids killed."""
+    killed = []
+    for _ in range(3):  # a dying parent may fork once more: look again
+        found = marked_processes(token, spare=spare)
+        if not found:
+            break
+        for pid in found:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(pid, signal.SIGKILL)
+                killed.append(pid)
+        _reap(found)
+    return killed
