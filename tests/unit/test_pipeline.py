@@ -558,7 +558,7 @@ def test_packer_that_does_not_exist(tmp_path: Path, work: Path, command: str) ->
     _assert_valid(result)
 
 
-@pytest.mark.parametrize("bad", ["null.a,null.b", "null a", "builds/null.a"])
+@pytest.mark.parametrize("bad", ["null.a,null.b", "", "null.a\n"])
 @pytest.mark.parametrize("flag", ["only", "except_"])
 def test_invalid_build_names_are_refused(
     tmp_path: Path, work: Path, fake_packer: Fake, bad: str, flag: str

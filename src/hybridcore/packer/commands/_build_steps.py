@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
+from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import Any
 
@@ -121,6 +122,25 @@ def serial_invocations(
     return invocations
 
 
+def _selector(build: str, template: TemplateInfo) -> str:
+    """`-only` for exactly `build`: Packer splits -only at commas, so a comma in the name
+    becomes the wildcard '?', which must then select no other build of the template."""
+    if "," not in build:
+        return build
+    pattern = build.replace(",", "?")
+    also = [name for name in template.builds if name != build and fnmatchcase(name, pattern)]
+    if also:
+        raise HybridcoreError(
+            f"build {build!r} cannot be run alone: Packer splits -only at commas, and the "
+            f"wildcard {pattern!r} that stands for it also selects {', '.join(also)}.",
+            exit_code=1,
+            rule="ambiguous_build_name",
+            remediation="Rename the build (the `name` of its source block) without a comma, "
+            "or build without --parallel.",
+        )
+    return pattern
+
+
 def parallel_invocations(
     session: Session,
     packer: PackerBinary,
@@ -160,7 +180,7 @@ def parallel_invocations(
                         "one under ${path.root}) so each parallel build gets its own.",
                     )
                 shared[output] = build
-            only_this = replace(options, only=(build,), except_=())
+            only_this = replace(options, only=(_selector(build, template),), except_=())
             invocations.append(
                 Invocation(
                     label=build,

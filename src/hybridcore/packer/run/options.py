@@ -26,7 +26,8 @@ __all__ = [
 # `ask` is never offered: it waits for a keypress that an unattended run never gives.
 ON_ERROR_CHOICES = ("cleanup", "abort", "run-cleanup-provisioner")
 
-_BUILD_NAME = re.compile(r"[A-Za-z0-9_.*\-]+")
+# Packer splits -only/-except at commas; any other printable character may be in a name
+_BUILD_NAME = re.compile(r"[^,\x00-\x1f\x7f]+")
 _VARIABLE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_\-]*")
 
 
@@ -35,14 +36,16 @@ def _config_error(message: str, remediation: str, rule: str = "invalid_option") 
 
 
 def check_build_names(names: Iterable[str], flag: str) -> tuple[str, ...]:
-    """Reject build names Packer's -only/-except cannot take (commas, spaces, ...)."""
+    """Reject build names Packer's -only/-except cannot take (commas, control characters)."""
     cleaned = tuple(sorted(set(names)))
     for name in cleaned:
         if not _BUILD_NAME.fullmatch(name):
             raise _config_error(
-                f"{flag} {name!r} is not a valid Packer build name.",
-                "Use a build name as Packer prints it, e.g. `null.vsphere` or `vsphere-iso.ubuntu` "
-                "(letters, digits, '.', '_', '-', and '*' as a wildcard).",
+                f"{flag} {name!r} cannot be passed to Packer: it splits {flag} at commas and "
+                "takes no control characters.",
+                f"Give each build its own {flag} (e.g. {flag} null.vsphere {flag} null.azure); "
+                f"for a build whose name holds a comma, put '?' in its place ({flag} "
+                "'null.semi?comma'): Packer matches it as a wildcard.",
             )
     return cleaned
 
