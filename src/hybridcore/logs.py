@@ -9,6 +9,7 @@ one object per message line.
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import hashlib
 import json
@@ -28,6 +29,7 @@ __all__ = [
     "get_logger",
     "init_logging",
     "register_redactor",
+    "sink_errors",
     "written_digests",
 ]
 
@@ -35,7 +37,12 @@ LOGGER_NAME = "hybridcore.logs"
 LOG_FILE_NAME = "hybridcore.log"
 
 _command_id: contextvars.ContextVar[str] = contextvars.ContextVar("command_id", default="-")
-_state: dict[str, Any] = {"env": "-", "component": "hybridcore", "redactors": []}
+_state: dict[str, Any] = {
+    "env": "-",
+    "component": "hybridcore",
+    "redactors": [],
+    "sink_errors": [],
+}
 
 
 def get_logger(name: str | None = None) -> logging.Logger:
@@ -127,7 +134,39 @@ class JsonLinesFormatter(logging.Formatter):
         )
 
 
-class _DigestingFileHandler(logging.FileHandler):
+class _ReportsFailureOnce(logging.Handler):
+    """A sink that fails (a full disk, a closed pipe) is noted once and then left alone,
+    never a traceback per record; `sink_errors()` tells the caller."""
+
+    failed: str | None = None
+
+    def handle(self, record: logging.LogRecord) -> bool:
+        return False if self.failed else super().handle(record)
+
+    def handleError(self, record: logging.LogRecord) -> None:
+        error = sys.exc_info()[1]
+        self.failed = f"{self.describe()}: {getattr(error, 'strerror', None) or error}"
+        _state["sink_errors"].append(self.failed)
+
+    def describe(self) -> str:
+        return type(self).__name__
+
+    def close(self) -> None:
+        with contextlib.suppress(OSError):  # flushing a failed sink fails again
+            super().close()
+
+
+class _ConsoleHandler(_ReportsFailureOnce, logging.StreamHandler):  # type: ignore[type-arg]
+    def describe(self) -> str:
+        return "the console (stderr)"
+
+
+class _JsonLinesHandler(_ReportsFailureOnce, logging.FileHandler):
+    def describe(self) -> str:
+        return f"--log-json {self.baseFilename}"
+
+
+class _DigestingFileHandler(_ReportsFailureOnce, logging.FileHandler):
     """A log file that keeps the sha256 of what it wrote, so the scrub manifest can
     name it without reading a file that may hold gigabytes of build output."""
 
@@ -135,6 +174,9 @@ class _DigestingFileHandler(logging.FileHandler):
         super().__init__(path, encoding="utf-8")
         self.path = path.absolute()
         self.sha256 = hashlib.sha256()
+
+    def describe(self) -> str:
+        return f"the log file {self.path}"
 
     def emit(self, record: logging.LogRecord) -> None:
         try:
@@ -146,6 +188,11 @@ class _DigestingFileHandler(logging.FileHandler):
             self.flush()
         except Exception:
             self.handleError(record)
+
+
+def sink_errors() -> list[str]:
+    """Each log sink that failed since `init_logging`, once, with why."""
+    return list(_state["sink_errors"])
 
 
 def written_digests() -> dict[Path, str]:
@@ -184,6 +231,7 @@ def init_logging(
     Calling it again replaces the handlers of an earlier call.
     """
     _state["env"], _state["component"] = env, component
+    _state["sink_errors"] = []
     logger = logging.getLogger(LOGGER_NAME)
     for handler in list(logger.handlers):
         logger.removeHandler(handler)
@@ -195,13 +243,13 @@ def init_logging(
     log_dir.mkdir(parents=True, exist_ok=True)
     log_file = log_dir / LOG_FILE_NAME
     handlers: list[tuple[logging.Handler, logging.Formatter, int]] = [
-        (logging.StreamHandler(console or _CurrentStderr()), LineFormatter(), console_level),
+        (_ConsoleHandler(console or _CurrentStderr()), LineFormatter(), console_level),
         (_DigestingFileHandler(log_file), LineFormatter(), logging.DEBUG),
     ]
     if json_lines is not None:
         Path(json_lines).parent.mkdir(parents=True, exist_ok=True)
         handlers.append(
-            (logging.FileHandler(json_lines, encoding="utf-8"), JsonLinesFormatter(), logging.DEBUG)
+            (_JsonLinesHandler(json_lines, encoding="utf-8"), JsonLinesFormatter(), logging.DEBUG)
         )
     for handler, formatter, level in handlers:
         handler.setFormatter(formatter)

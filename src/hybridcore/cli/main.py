@@ -509,8 +509,14 @@ def _build(
 
 
 def _report(result: Result, as_json: bool) -> None:
+    from hybridcore.logs import sink_errors
+
     if as_json:
         sys.stdout.write(result.to_json())
+    for failure in sink_errors():
+        sys.stderr.write(
+            f"{PROG}: warning: logging to {failure}; the rest of that log is missing\n"
+        )
     status = "ok" if result.exit_code == 0 else f"exit {result.exit_code} ({result.classification})"
     sys.stderr.write(f"{PROG}: {status}: {result.message}\n")
     if result.exit_code and result.remediation and result.remediation not in result.message:

@@ -20,7 +20,7 @@ from typing import Any
 from hybridcore.logs import command_context, get_logger, register_redactor
 from hybridcore.packer.base.artifact_record import ArtifactRecord
 from hybridcore.packer.base.build_drift import BuildDrift
-from hybridcore.packer.base.errors import HybridcoreError
+from hybridcore.packer.base.errors import HybridcoreError, disk_full_error, is_disk_full
 from hybridcore.packer.base.input_files import read_input_text
 from hybridcore.packer.base.result import Result, RunResult, severity
 from hybridcore.packer.base.timestamps import rfc3339
@@ -239,6 +239,18 @@ class _Command:
         except OSError as exc:
             log.error("could not store the result in %s: %s", log_dir, exc.strerror)
             result = result.model_copy(update={"result_path": None})
+            if is_disk_full(exc) and result.exit_code == 0:
+                full = disk_full_error(log_dir, exc)
+                result = result.model_copy(
+                    update={
+                        "exit_code": full.exit_code,
+                        "classification": _class_of(full.exit_code),
+                        "rule": full.rule,
+                        "remediation": full.remediation,
+                        "retryable": True,
+                        "message": f"{result.message} Then: {full.message}",
+                    }
+                )
         except HybridcoreError as exc:
             result = result.model_copy(
                 update={
@@ -306,6 +318,8 @@ def _unique_labels(invocations: list[Invocation]) -> list[Invocation]:
 
 
 def _unwritable(workdir: Path, exc: OSError) -> HybridcoreError:
+    if is_disk_full(exc):
+        return disk_full_error(workdir, exc)
     return HybridcoreError(
         f"cannot write under --workdir {workdir}: {exc.strerror or exc} "
         f"({exc.filename or 'a record or log'}).",

@@ -68,6 +68,7 @@ class ProcessOutcome:
     warnings: list[str] = field(default_factory=list)
     scrubbed: Counter[str] = field(default_factory=Counter)  # in the logged output
     unscrubbed_log: str | None = None  # why the raw log could not be written scrubbed
+    disk_full: bool = False  # the raw log failed because the disk is full
 
     @property
     def failure_text(self) -> str:

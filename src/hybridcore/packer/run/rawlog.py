@@ -16,6 +16,7 @@ from collections import Counter
 from pathlib import Path
 from types import TracebackType
 
+from hybridcore.packer.base.errors import is_disk_full
 from hybridcore.packer.run.stream import read_blocks
 from hybridcore.redaction.engine import Redactor
 
@@ -39,6 +40,7 @@ class RawLogPipe:
         self.sha256 = hashlib.sha256()  # of what was written, kept as it is written
         self._spare_writer = -1
         self.error: str | None = None
+        self.disk_full = False
 
     def __enter__(self) -> RawLogPipe:
         os.mkfifo(self.path, 0o600)
@@ -62,6 +64,7 @@ class RawLogPipe:
                     self.sha256.update(text.encode("utf-8", errors="backslashreplace"))
         except OSError as exc:
             self.error = f"{self.destination}: {exc.strerror}"
+            self.disk_full = is_disk_full(exc)
             while os.read(reader, 1 << 16):  # keep draining so Packer never blocks
                 pass
         finally:

@@ -52,6 +52,13 @@ _TIMED_OUT = Classification(
     "included); a slow mirror or API retries well. If it repeats, raise --timeout or look "
     "in the raw log for the step that hangs.",
 )
+_DISK_FULL = Classification(
+    2,
+    "transient",
+    "disk_full",
+    "No space left for the logs of this run, so it was stopped: free space on the runner "
+    "(`hybridcore-packer retention purge`) or run on another runner.",
+)
 _KILLED = Classification(
     2,
     "transient",
@@ -194,6 +201,7 @@ def _attempt_in(session: Session, inv: Invocation, raw_log: Path, private: Path)
     if pipe.error:
         outcome.warnings.append(f"raw log incomplete: {pipe.error}")
         outcome.unscrubbed_log = pipe.error
+        outcome.disk_full = pipe.disk_full
     session.ledger.note(raw_log, pipe.counts, pipe.sha256.hexdigest() if not pipe.error else None)
     session.ledger.note(session.log_dir / LOG_FILE_NAME, outcome.scrubbed)
     return outcome
@@ -231,7 +239,7 @@ def run_invocation(session: Session, inv: Invocation) -> RunResult:
             log.warning(warning, extra={"prefix": inv.label})
         verdict = _classify(session.command, outcome)
         if outcome.unscrubbed_log:
-            verdict = _UNSCRUBBED
+            verdict = _DISK_FULL if outcome.disk_full else _UNSCRUBBED
         stopping = outcome.interrupted or session.stopper.requested.is_set()
         out_of_time = session.deadline is not None and time.monotonic() >= session.deadline
         if verdict.klass != "transient" or stopping or out_of_time or attempt == MAX_ATTEMPTS:

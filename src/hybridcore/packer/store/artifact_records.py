@@ -25,7 +25,7 @@ from hybridcore.packer.base.artifact_record import (
     ArtifactRecord,
     Provenance,
 )
-from hybridcore.packer.base.errors import HybridcoreError
+from hybridcore.packer.base.errors import HybridcoreError, disk_full_error, is_disk_full
 from hybridcore.packer.base.input_files import read_input_text
 from hybridcore.packer.base.result import Artifact
 from hybridcore.packer.base.timestamps import rfc3339
@@ -235,6 +235,8 @@ class ArtifactRegistry:
         try:
             return self._append(records)
         except OSError as exc:
+            if is_disk_full(exc):
+                raise disk_full_error(self.root, exc) from exc
             raise HybridcoreError(
                 f"could not write artifact records under {self.root}: {exc.strerror}.",
                 exit_code=1,
