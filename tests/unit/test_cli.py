@@ -334,3 +334,15 @@ def test_log_json_writes_json_lines(
     records = [json.loads(line) for line in sink.read_text().splitlines()]
     assert any(r["message"] == "hello from packer" for r in records)
     assert {r["component"] for r in records} == {"packer"}
+
+
+def test_log_json_on_a_directory_names_log_json_not_the_workdir(
+    tmp_path: Path, fake_packer: Fake, capsys: pytest.CaptureFixture[str]
+) -> None:
+    fake = fake_packer()
+    template = write_template(tmp_path / "t", SIMPLE)
+    argv = ["--packer", str(fake.path), "--workdir", str(tmp_path / "wd")]
+    code, _, err = _run([*argv, "--log-json", str(tmp_path), "validate", str(template)], capsys)
+    assert code == 1
+    assert f"cannot write --log-json {tmp_path}: Is a directory" in err
+    assert "--workdir" not in err.split("hint:")[0]

@@ -435,6 +435,14 @@ def _run(args: argparse.Namespace) -> Result:
             console_level=logging.DEBUG if args.verbose else logging.INFO,
         )
     except OSError as exc:
+        if args.log_json and exc.filename == str(args.log_json):
+            raise packer.HybridcoreError(
+                f"cannot write --log-json {args.log_json}: {exc.strerror or exc}.",
+                exit_code=1,
+                rule="log_json_unwritable",
+                remediation="Point --log-json at a file (not a directory) in a writable "
+                "directory, or leave it out.",
+            ) from exc
         raise packer.HybridcoreError(
             f"cannot write logs under --workdir {workdir}: {exc.strerror or exc}.",
             exit_code=1,
