@@ -247,10 +247,14 @@ def init_logging(
         (_DigestingFileHandler(log_file), LineFormatter(), logging.DEBUG),
     ]
     if json_lines is not None:
-        Path(json_lines).parent.mkdir(parents=True, exist_ok=True)
-        handlers.append(
-            (_JsonLinesHandler(json_lines, encoding="utf-8"), JsonLinesFormatter(), logging.DEBUG)
-        )
+        try:
+            Path(json_lines).parent.mkdir(parents=True, exist_ok=True)
+            sink = _JsonLinesHandler(json_lines, encoding="utf-8")
+        except OSError:
+            for handler, _, _ in handlers:
+                handler.close()
+            raise
+        handlers.append((sink, JsonLinesFormatter(), logging.DEBUG))
     for handler, formatter, level in handlers:
         handler.setFormatter(formatter)
         handler.setLevel(level)
