@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from hybridcore.packer.base.errors import HybridcoreError
-from hybridcore.packer.run.runner import Invocation, Session, run_invocation
+from hybridcore.packer.base.settings import Settings
+from hybridcore.packer.run.runner import Invocation, RunContext, run_invocation
 from hybridcore.packer.run.version import PackerBinary
 from hybridcore.redaction.engine import PLACEHOLDER, Redactor
 from tests.conftest import FakePacker
@@ -19,25 +20,31 @@ TRANSIENT = "Build 'null.a' errored after 1 second: dial tcp 10.0.0.1:443: i/o t
 SECRET = "runner-secret-4711"
 
 
-def _session(
-    tmp_path: Path, fake: FakePacker | Path, *, cache_dir: Path | None = None, **changes: object
-) -> Session:
+def _context(
+    tmp_path: Path,
+    fake: FakePacker | Path,
+    *,
+    cache_dir: Path | None = None,
+    timeout: float | None = None,
+) -> RunContext:
     path = fake if isinstance(fake, Path) else fake.path
-    session = Session(
-        command="build",
-        command_id="20250101T000000Z-00000000",
+    settings = Settings(
+        cwd=tmp_path,
         workdir=tmp_path / "work",
-        env_name="ci",
+        command_id="20250101T000000Z-00000000",
+        env="ci",
+        timeout=timeout,
+    )
+    return RunContext(
+        settings=settings,
+        command="build",
         packer=PackerBinary(str(path), (1, 6, 6)),
         redactor=Redactor([SECRET]),
         secret_env={"RUNNER_SECRET": SECRET},
+        environ={"PATH": os.environ.get("PATH", "")},
+        deadline=time.monotonic() + timeout if timeout else None,
         cache_dir=cache_dir,
-        cwd=tmp_path,
-        base_environ={"PATH": os.environ.get("PATH", "")},
     )
-    for name, value in changes.items():
-        setattr(session, name, value)
-    return session
 
 
 def _invocation(fake: FakePacker | Path, label: str = "null.a") -> Invocation:
@@ -55,9 +62,9 @@ def test_one_raw_log_per_attempt_in_the_command_log_dir(
             {"log": "attempt two\n"},
         ]
     )
-    session = _session(tmp_path, fake)
-    run = run_invocation(session, _invocation(fake, label="null/a b"))
-    run_dir = session.log_dir / "null_a_b"
+    context = _context(tmp_path, fake)
+    run = run_invocation(context, _invocation(fake, label="null/a b"))
+    run_dir = context.settings.log_dir / "null_a_b"
     assert run.log_paths == [
         str(run_dir / "attempt-1.packer.log"),
         str(run_dir / "attempt-2.packer.log"),
@@ -73,7 +80,7 @@ def test_transient_twice_is_escalated(
 ) -> None:
     fake = fake_packer()
     fake.script([{"stderr": TRANSIENT, "exit": 1}])
-    run = run_invocation(_session(tmp_path, fake), _invocation(fake))
+    run = run_invocation(_context(tmp_path, fake), _invocation(fake))
     assert len(fake.calls) == 2
     assert (run.exit_code, run.classification, run.rule) == (2, "transient", "io_timeout")
     assert run.retryable
@@ -87,7 +94,7 @@ def test_each_attempt_gets_a_private_temp_dir_removed_afterwards(
 ) -> None:
     fake = fake_packer()
     fake.script([{"stderr": TRANSIENT, "exit": 1}, {}])
-    run_invocation(_session(tmp_path, fake), _invocation(fake))
+    run_invocation(_context(tmp_path, fake), _invocation(fake))
     temp_dirs = [Path(call["env"]["TMPDIR"]) for call in fake.calls]  # type: ignore[index]
     assert len(temp_dirs) == 2
     assert temp_dirs[0] != temp_dirs[1]
@@ -96,16 +103,15 @@ def test_each_attempt_gets_a_private_temp_dir_removed_afterwards(
         assert tmp_path not in temp_dir.parents
 
 
-def test_without_a_cache_dir_a_private_cache_is_made_and_cleaned_up(
+def test_without_a_cache_dir_each_attempt_gets_a_private_cache_removed_afterwards(
     tmp_path: Path, fake_packer: Callable[..., FakePacker]
 ) -> None:
     fake = fake_packer()
-    session = _session(tmp_path, fake)
-    run_invocation(session, _invocation(fake))
-    cache = Path(fake.calls[0]["env"]["PACKER_CACHE_DIR"])  # type: ignore[index]
-    assert cache.is_dir()
-    session.cleanup()
-    assert not cache.exists()
+    fake.script([{"stderr": TRANSIENT, "exit": 1}, {}])
+    run_invocation(_context(tmp_path, fake), _invocation(fake))
+    caches = [Path(call["env"]["PACKER_CACHE_DIR"]) for call in fake.calls]  # type: ignore[index]
+    assert len(set(caches)) == 2
+    assert not any(cache.exists() for cache in caches)
 
 
 def test_a_given_cache_dir_is_created_and_kept(
@@ -113,18 +119,16 @@ def test_a_given_cache_dir_is_created_and_kept(
 ) -> None:
     fake = fake_packer()
     cache = tmp_path / "shared" / "cache"
-    session = _session(tmp_path, fake, cache_dir=cache)
-    run_invocation(session, _invocation(fake))
-    session.cleanup()
+    run_invocation(_context(tmp_path, fake, cache_dir=cache), _invocation(fake))
     assert fake.calls[0]["env"]["PACKER_CACHE_DIR"] == str(cache)  # type: ignore[index]
     assert cache.is_dir()
 
 
-def test_the_child_gets_the_session_environment(
+def test_the_child_gets_the_command_environment(
     tmp_path: Path, fake_packer: Callable[..., FakePacker]
 ) -> None:
     fake = fake_packer()
-    run_invocation(_session(tmp_path, fake), _invocation(fake))
+    run_invocation(_context(tmp_path, fake), _invocation(fake))
     env = fake.calls[0]["env"]
     assert isinstance(env, dict)
     assert env["RUNNER_SECRET"] == SECRET
@@ -137,7 +141,7 @@ def test_a_packer_that_cannot_start_is_a_configuration_error(tmp_path: Path) -> 
     not_executable = tmp_path / "packer"
     not_executable.write_text("#!/bin/sh\n")
     with pytest.raises(HybridcoreError) as caught:
-        run_invocation(_session(tmp_path, not_executable), _invocation(not_executable))
+        run_invocation(_context(tmp_path, not_executable), _invocation(not_executable))
     assert (caught.value.exit_code, caught.value.rule) == (1, "packer_not_runnable")
 
 
@@ -147,8 +151,7 @@ def test_timeout_is_transient_and_ends_the_retries(
     """--timeout is a deadline for the whole command: no retry starts after it."""
     fake = fake_packer()
     fake.script([{"sleep": 30}])
-    session = _session(tmp_path, fake, timeout=0.3, deadline=time.monotonic() + 0.3)
-    run = run_invocation(session, _invocation(fake))
+    run = run_invocation(_context(tmp_path, fake, timeout=0.3), _invocation(fake))
     assert len(fake.calls) == 1
     assert (run.exit_code, run.rule, run.attempts) == (2, "timeout", 1)
     assert run.timed_out
@@ -160,7 +163,7 @@ def test_packer_killed_by_a_signal_is_transient_and_retried(
     """The OOM killer or a preempted runner: class 2, retried once."""
     fake = fake_packer()
     fake.script([{"signal": 9}, {"signal": 9}])
-    run = run_invocation(_session(tmp_path, fake), _invocation(fake))
+    run = run_invocation(_context(tmp_path, fake), _invocation(fake))
     assert len(fake.calls) == 2
     assert (run.exit_code, run.rule, run.attempts) == (2, "packer_killed", 2)
     assert run.evidence == "packer ended by signal 9"

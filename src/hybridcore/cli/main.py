@@ -12,10 +12,9 @@ import json
 import os
 import signal
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
-from types import ModuleType
-from typing import TYPE_CHECKING, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from hybridcore import __version__
 from hybridcore.cli.progress import progress_display
@@ -24,6 +23,7 @@ if TYPE_CHECKING:
     from hybridcore.packer.base.artifact_record import ArtifactRecord
     from hybridcore.packer.base.errors import HybridcoreError
     from hybridcore.packer.base.result import Result
+    from hybridcore.packer.base.settings import SettingsArgs
 
 __all__ = ["main"]
 
@@ -304,11 +304,7 @@ def _check(args: argparse.Namespace) -> int:
     from hybridcore.packer.commands import inputs_check as checks
 
     common = {
-        "only": args.only,
-        "except_": args.except_,
-        "vars": dict(args.var),
-        "var_files": args.var_file,
-        "secrets": args.secret_env,
+        **_selection_args(args),
         "workdir": args.workdir,
         "packer": args.packer,
         "provisioners": args.provisioner,
@@ -449,71 +445,55 @@ def _run(args: argparse.Namespace) -> Result:
             rule="workdir_unwritable",
             remediation="Make --workdir an existing, writable directory with free space.",
         ) from exc
+    shared = _settings(args, command_id)
     if args.command == "fmt":
         return packer.fmt(
-            args.paths,
-            check=args.check,
-            recursive=args.recursive,
-            diff=args.diff,
-            workdir=args.workdir,
-            env=args.env,
-            packer=args.packer,
-            timeout=args.timeout,
-            kill_after=args.kill_after,
-            command_id=command_id,
+            args.paths, check=args.check, recursive=args.recursive, diff=args.diff, **shared
         )
+    selection = _selection_args(args)
     if args.command == "validate":
-        return packer.validate(
-            args.paths,
-            dict(args.var),
-            var_files=args.var_file,
-            only=args.only,
-            except_=args.except_,
-            syntax_only=args.syntax_only,
-            secrets=args.secret_env,
-            workdir=args.workdir,
-            env=args.env,
-            packer=args.packer,
-            timeout=args.timeout,
-            kill_after=args.kill_after,
-            command_id=command_id,
-        )
+        return packer.validate(args.paths, syntax_only=args.syntax_only, **selection, **shared)
     with progress_display(PROG, live=bool(args.parallel) and sys.stderr.isatty()) as shown:
-        return _build(args, packer, command_id, shown if args.parallel else None)
+        result: Result = packer.build(
+            args.paths,
+            provisioners=args.provisioner,
+            parallel=args.parallel,
+            fail_fast=args.fail_fast,
+            skip_unchanged=args.skip_unchanged,
+            log_keep_days=args.log_keep,
+            progress=shown if args.parallel else None,
+            force=args.force,
+            on_error=args.on_error,
+            parallel_builds=args.parallel_builds,
+            use_cache=not args.no_cache,
+            cache_dir=args.cache_dir,
+            **selection,
+            **shared,
+        )
+        return result
 
 
-def _build(
-    args: argparse.Namespace,
-    packer: ModuleType,
-    command_id: str,
-    progress: Callable[[str, str], None] | None,
-) -> Result:
-    result: Result = packer.build(
-        args.paths,
-        dict(args.var),
-        args.provisioner,
-        parallel=args.parallel,
-        fail_fast=args.fail_fast,
-        skip_unchanged=args.skip_unchanged,
-        log_keep_days=args.log_keep,
-        progress=progress,
-        var_files=args.var_file,
-        only=args.only,
-        except_=args.except_,
-        force=args.force,
-        on_error=args.on_error,
-        parallel_builds=args.parallel_builds,
-        use_cache=not args.no_cache,
-        cache_dir=args.cache_dir,
-        secrets=args.secret_env,
-        workdir=args.workdir,
-        env=args.env,
-        packer=args.packer,
-        timeout=args.timeout,
-        kill_after=args.kill_after,
-        command_id=command_id,
-    )
-    return result
+def _settings(args: argparse.Namespace, command_id: str | None = None) -> SettingsArgs:
+    """The settings every command shares, from the global options."""
+    return {
+        "workdir": args.workdir,
+        "env": args.env,
+        "packer": args.packer,
+        "timeout": args.timeout,
+        "kill_after": args.kill_after,
+        "command_id": command_id,
+    }
+
+
+def _selection_args(args: argparse.Namespace) -> dict[str, Any]:
+    """The template options validate, build, drift and verify share."""
+    return {
+        "vars": dict(args.var),
+        "var_files": args.var_file,
+        "only": args.only,
+        "except_": args.except_,
+        "secrets": args.secret_env,
+    }
 
 
 def _report(result: Result, as_json: bool) -> None:

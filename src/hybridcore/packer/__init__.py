@@ -2,7 +2,10 @@
 
 from hybridcore.packer.base.errors import HybridcoreError
 from hybridcore.packer.base.result import SCHEMA_VERSION, Artifact, Result, RunResult, result_schema
-from hybridcore.packer.commands._pipeline import build, fmt, new_command_id, validate
+from hybridcore.packer.base.settings import new_command_id
+from hybridcore.packer.commands.build import build
+from hybridcore.packer.commands.fmt import fmt
+from hybridcore.packer.commands.validate import validate
 
 __all__ = [
     "SCHEMA_VERSION",

@@ -19,11 +19,12 @@ from hybridcore.logs import get_logger
 from hybridcore.packer.base.artifact_record import ArtifactRecord, Provenance
 from hybridcore.packer.base.errors import HybridcoreError
 from hybridcore.packer.base.result import RunResult
+from hybridcore.packer.base.settings import Settings
 from hybridcore.packer.run.argv import build_argv
 from hybridcore.packer.run.options import BuildOptions
 from hybridcore.packer.run.packer_manifest import resolve_manifest_output
 from hybridcore.packer.run.provenance import git_state
-from hybridcore.packer.run.runner import Invocation, Session
+from hybridcore.packer.run.runner import Invocation, run_label
 from hybridcore.packer.run.version import PackerBinary
 from hybridcore.packer.run.workspace import make_workspace
 from hybridcore.packer.store.artifact_records import ArtifactRegistry, build_records
@@ -39,7 +40,6 @@ __all__ = [
     "parallel_invocations",
     "prepare_cache",
     "record_artifacts",
-    "run_label",
     "serial_invocations",
 ]
 
@@ -68,20 +68,21 @@ class CachePlan:
 
 def prepare_cache(
     root: Path,
-    session: Session,
+    settings: Settings,
+    environ: Mapping[str, str],
     options: BuildOptions,
     templates: Mapping[Path, TemplateInfo],
 ) -> CachePlan:
     """Purge stale ISOs and fetch every ISO the templates want, once, into `root`."""
-    var_files = [session.cwd / path for path in options.var_files]
+    var_files = [settings.cwd / path for path in options.var_files]
     sources = [
         source
         for path in templates
         for source in iso_sources(
-            session.cwd / path,
+            settings.cwd / path,
             variables=dict(options.vars),
             var_files=var_files,
-            environ=session.base_environ,
+            environ=environ,
         )
     ]
     cache = SharedIsoCache(root)
@@ -89,25 +90,18 @@ def prepare_cache(
     return CachePlan(cache, sources, report, cache.fingerprint())
 
 
-def run_label(path: Path, only: tuple[str, ...]) -> str:
-    """Log prefix of a run: the build name when exactly one is selected, else the template."""
-    if len(only) == 1 and "*" not in only[0]:
-        return only[0]
-    return path.name or str(path)
-
-
 def serial_invocations(
-    session: Session,
+    settings: Settings,
     packer: PackerBinary,
     options: BuildOptions,
     templates: Mapping[Path, TemplateInfo],
 ) -> list[Invocation]:
     invocations = []
     for path, template in templates.items():
-        full = session.cwd / path
+        full = settings.cwd / path
         template_dir = full if full.is_dir() else full.parent
         outputs = (
-            resolve_manifest_output(expression, template_dir, session.cwd)
+            resolve_manifest_output(expression, template_dir, settings.cwd)
             for expression in template.manifest_outputs
         )
         invocations.append(
@@ -142,7 +136,7 @@ def _selector(build: str, template: TemplateInfo) -> str:
 
 
 def parallel_invocations(
-    session: Session,
+    settings: Settings,
     packer: PackerBinary,
     options: BuildOptions,
     templates: Mapping[Path, TemplateInfo],
@@ -164,8 +158,8 @@ def parallel_invocations(
         builds = selected_builds(template, options.only, options.except_)
         for build in builds:
             workspace = make_workspace(
-                session.log_dir / safe_name(build) / "work",
-                session.cwd,
+                settings.log_dir / safe_name(build) / "work",
+                settings.cwd,
                 str(path),
                 template.manifest_outputs,
             )
@@ -190,7 +184,7 @@ def parallel_invocations(
                     manifest_outputs=workspace.manifest_outputs,
                     cwd=workspace.cwd,
                     cache_dir=(
-                        cache.view(session.log_dir / safe_name(build) / "cache", build)
+                        cache.view(settings.log_dir / safe_name(build) / "cache", build)
                         if cache
                         else None
                     ),
@@ -218,20 +212,20 @@ def _manifest_entries(run: RunResult) -> list[Mapping[str, Any]]:
 
 
 def record_artifacts(
-    session: Session,
+    settings: Settings,
     runs: Sequence[RunResult],
     packer: PackerBinary,
     digests: Mapping[str, str] | None = None,
 ) -> list[ArtifactRecord]:
     """Write an artifact record for every artifact the runs produced."""
-    registry = ArtifactRegistry(session.workdir)
+    registry = ArtifactRegistry(settings.workdir)
     records: list[ArtifactRecord] = []
     for run in runs:
         if not run.artifacts:
             continue
-        git = git_state(session.cwd / run.target)
+        git = git_state(settings.cwd / run.target)
         provenance = Provenance(
-            command_id=session.command_id,
+            command_id=settings.command_id,
             source="build",
             git_sha=git.sha,
             git_dirty=git.dirty,

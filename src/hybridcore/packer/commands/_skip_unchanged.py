@@ -11,11 +11,11 @@ from pathlib import Path
 from hybridcore.packer.base.artifact_record import ArtifactRecord
 from hybridcore.packer.base.build_drift import BuildDrift
 from hybridcore.packer.base.result import RunResult
+from hybridcore.packer.base.settings import Settings
 from hybridcore.packer.base.timestamps import rfc3339
 from hybridcore.packer.commands._current_inputs import current_manifests
 from hybridcore.packer.run.options import BuildOptions
 from hybridcore.packer.run.provenance import git_state
-from hybridcore.packer.run.runner import Session
 from hybridcore.packer.store.artifact_records import ArtifactRegistry
 from hybridcore.packer.store.drift import compare
 from hybridcore.packer.store.inputs_manifest import (
@@ -49,7 +49,8 @@ def _up_to_date(
 
 
 def plan_inputs(
-    session: Session,
+    settings: Settings,
+    environ: Mapping[str, str],
     templates: Mapping[Path, TemplateInfo],
     options: BuildOptions,
     *,
@@ -61,21 +62,21 @@ def plan_inputs(
     which builds `--skip-unchanged` leaves out."""
     current = current_manifests(
         templates,
-        cwd=session.cwd,
-        workdir=session.workdir,
+        cwd=settings.cwd,
+        workdir=settings.workdir,
         variables=dict(options.vars),
         var_files=options.var_files,
-        environ=session.base_environ,
+        environ=environ,
         secret_names=secret_names,
         packer_version=packer_version,
         only=options.only,
         except_=options.except_,
     )
-    baselines = {build: load_hash_manifest(session.workdir, build) for build in current}
+    baselines = {build: load_hash_manifest(settings.workdir, build) for build in current}
     drift = [compare(current[b], baselines[b]) for b in sorted(current)]
     skipped = []
     if skip_unchanged:
-        registry = ArtifactRegistry(session.workdir)
+        registry = ArtifactRegistry(settings.workdir)
         for build in sorted(current):
             if _up_to_date(build, current[build], baselines[build], registry):
                 skipped.append(
@@ -113,7 +114,7 @@ def succeeded_builds(
 
 
 def record_inputs(
-    session: Session,
+    settings: Settings,
     plan: InputsPlan,
     builds: set[str],
     records: Sequence[ArtifactRecord],
@@ -121,15 +122,15 @@ def record_inputs(
     """Write the hash manifest of every build in `builds` (previous one kept inside)."""
     written = []
     now = rfc3339(datetime.now(UTC))
-    git = git_state(session.cwd)
+    git = git_state(settings.cwd)
     for build in sorted(builds & plan.current.keys()):
         written.append(
             write_hash_manifest(
-                session.workdir,
+                settings.workdir,
                 plan.current[build],
                 plan.baselines.get(build),
                 artifact_ids=[r.artifact_id for r in records if r.build == build],
-                command_id=session.command_id,
+                command_id=settings.command_id,
                 git_sha=git.sha,
                 created_at=now,
             )

@@ -17,7 +17,9 @@ from pathlib import Path
 from typing import Any
 
 from hybridcore.packer.base.result import Result
-from hybridcore.packer.commands._pipeline import build, fmt, validate
+from hybridcore.packer.commands.build import build
+from hybridcore.packer.commands.fmt import fmt
+from hybridcore.packer.commands.validate import validate
 from hybridcore.packer.store.state_files import atomic_write_text
 
 __all__ = ["SIGNOFFS", "Difference", "UpgradeReport", "fingerprint", "id_shape", "upgrade_check"]

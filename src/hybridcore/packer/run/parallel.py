@@ -17,7 +17,7 @@ from hybridcore.logs import command_context, get_logger
 from hybridcore.packer.base.errors import HybridcoreError
 from hybridcore.packer.base.result import RunResult
 from hybridcore.packer.base.timestamps import rfc3339
-from hybridcore.packer.run.runner import Invocation, Session, run_invocation
+from hybridcore.packer.run.runner import Invocation, RunContext, run_invocation
 
 __all__ = ["Progress", "run_parallel"]
 
@@ -68,22 +68,22 @@ def _not_run(
 
 
 def _run_one(
-    session: Session, invocation: Invocation, progress: Progress, fail_fast: bool
+    context: RunContext, invocation: Invocation, progress: Progress, fail_fast: bool
 ) -> RunResult:
-    if session.stopper.requested.is_set():
+    if context.stopper.requested.is_set():
         progress(invocation.label, "cancelled")
         return _not_run(invocation)
     progress(invocation.label, "running")
     try:
-        with command_context(session.command_id):
-            run = run_invocation(session, invocation)
+        with command_context(context.settings.command_id):
+            run = run_invocation(context, invocation)
     except HybridcoreError as error:
         run = _not_run(
             invocation, exit_code=error.exit_code, rule=error.rule, remediation=error.remediation
         )
-    if fail_fast and run.exit_code != 0 and not session.stopper.requested.is_set():
+    if fail_fast and run.exit_code != 0 and not context.stopper.requested.is_set():
         log.warning("%s failed and --fail-fast is set: stopping the other builds", run.label)
-        session.stopper.request()
+        context.stopper.request()
     progress(invocation.label, "ok" if run.exit_code == 0 else f"failed ({run.rule})")
     return run
 
@@ -95,7 +95,7 @@ def _wait_all(futures: Sequence[Future[RunResult]]) -> None:
 
 
 def run_parallel(
-    session: Session,
+    context: RunContext,
     invocations: Sequence[Invocation],
     *,
     limit: int,
@@ -107,18 +107,18 @@ def run_parallel(
     for invocation in invocations:
         report(invocation.label, "queued")
     pool = ThreadPoolExecutor(max_workers=max(limit, 1), thread_name_prefix="packer-build")
-    futures = [pool.submit(_run_one, session, inv, report, fail_fast) for inv in invocations]
+    futures = [pool.submit(_run_one, context, inv, report, fail_fast) for inv in invocations]
     try:
         try:
             _wait_all(futures)
         except KeyboardInterrupt:
             log.warning("interrupted: stopping every build (interrupt again to kill them)")
-            session.stopper.request()
+            context.stopper.request()
             try:
                 _wait_all(futures)
             except KeyboardInterrupt:
                 log.warning("interrupted again: killing every build")
-                session.stopper.force()
+                context.stopper.force()
                 while not all(f.done() for f in futures):
                     time.sleep(0.1)
     finally:

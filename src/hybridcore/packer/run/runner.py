@@ -13,6 +13,7 @@ from pathlib import Path
 from hybridcore.logs import LOG_FILE_NAME, get_logger
 from hybridcore.packer.base.errors import HybridcoreError
 from hybridcore.packer.base.result import Artifact, RunResult
+from hybridcore.packer.base.settings import Settings
 from hybridcore.packer.base.timestamps import rfc3339
 from hybridcore.packer.run.classify import Classification, classify
 from hybridcore.packer.run.environment import child_environment
@@ -24,7 +25,7 @@ from hybridcore.packer.store.scrub_ledger import ScrubLedger
 from hybridcore.packer.store.state_files import atomic_write_text, safe_name
 from hybridcore.redaction.engine import Redactor
 
-__all__ = ["Invocation", "Session", "run_invocation"]
+__all__ = ["Invocation", "RunContext", "run_invocation", "run_label"]
 
 MAX_ATTEMPTS = 2
 log = get_logger("packer")
@@ -68,40 +69,26 @@ _KILLED = Classification(
 )
 
 
-@dataclass
-class Session:
-    """What every invocation of one command shares."""
+@dataclass(frozen=True)
+class RunContext:
+    """What every packer run of one command shares."""
 
+    settings: Settings
     command: str
-    command_id: str
-    workdir: Path
-    env_name: str
     packer: PackerBinary
     redactor: Redactor
-    secret_env: dict[str, str]
-    cache_dir: Path | None
-    cwd: Path
-    base_environ: Mapping[str, str]
-    timeout: float | None = None
+    secret_env: Mapping[str, str]
+    environ: Mapping[str, str]
     deadline: float | None = None  # time.monotonic() at which --timeout ends the command
-    kill_after: float = 120.0
+    cache_dir: Path | None = None  # the shared ISO cache's view; None: a private one per attempt
     stopper: Stopper = field(default_factory=Stopper)
     ledger: ScrubLedger = field(default_factory=ScrubLedger)
-    private_dirs: list[Path] = field(default_factory=list)
-
-    @property
-    def log_dir(self) -> Path:
-        return self.workdir / "logs" / "packer" / self.command_id
 
     def remaining(self) -> float | None:
         """Seconds left of --timeout (never below a tick), None without one."""
         if self.deadline is None:
             return None
         return max(self.deadline - time.monotonic(), 0.01)
-
-    def cleanup(self) -> None:
-        for path in self.private_dirs:
-            shutil.rmtree(path, ignore_errors=True)
 
 
 @dataclass(frozen=True)
@@ -113,8 +100,15 @@ class Invocation:
     argv: list[str]
     machine_readable: bool = False
     manifest_outputs: tuple[Path, ...] = ()
-    cwd: Path | None = None  # default: the session's
-    cache_dir: Path | None = None  # default: the session's
+    cwd: Path | None = None  # default: the command's
+    cache_dir: Path | None = None  # default: the command's
+
+
+def run_label(path: Path, only: tuple[str, ...]) -> str:
+    """Log prefix of a run: the build name when exactly one is selected, else the template."""
+    if len(only) == 1 and "*" not in only[0]:
+        return only[0]
+    return path.name or str(path)
 
 
 def _classify(command: str, outcome: ProcessOutcome) -> Classification:
@@ -127,16 +121,14 @@ def _classify(command: str, outcome: ProcessOutcome) -> Classification:
     return classify(command, outcome.returncode, outcome.failure_text)
 
 
-def _cache_dir(session: Session) -> Path:
-    if session.cache_dir is not None:
-        session.cache_dir.mkdir(parents=True, exist_ok=True)
-        return session.cache_dir
-    session.cache_dir = Path(tempfile.mkdtemp(prefix="hybridcore-cache-"))
-    session.private_dirs.append(session.cache_dir)
-    return session.cache_dir
+def _cache_dir(context: RunContext, inv: Invocation, private: Path) -> Path:
+    """The invocation's cache view, the command's, or an empty one that ends with the attempt."""
+    chosen = inv.cache_dir or context.cache_dir or private / "cache"
+    chosen.mkdir(parents=True, exist_ok=True)
+    return chosen
 
 
-def _harvest_crash_log(session: Session, cwd: Path, run_dir: Path, started: float) -> str | None:
+def _harvest_crash_log(context: RunContext, cwd: Path, run_dir: Path, started: float) -> str | None:
     """Move a crash.log Packer wrote during this attempt into the run's log directory,
     scrubbed (it holds Packer's full debug log), so runs never overwrite each other's."""
     crash = cwd / "crash.log"
@@ -146,50 +138,52 @@ def _harvest_crash_log(session: Session, cwd: Path, run_dir: Path, started: floa
         text = crash.read_text(encoding="utf-8", errors="backslashreplace")
         destination = run_dir / "crash.log"
         counts: Counter[str] = Counter()
-        atomic_write_text(destination, session.redactor.scrub(text, counts))
-        session.ledger.note(destination, counts)
+        atomic_write_text(destination, context.redactor.scrub(text, counts))
+        context.ledger.note(destination, counts)
         crash.unlink()
     except OSError:
         return None
     return f"packer crashed; its crash log is in {destination}"
 
 
-def _attempt(session: Session, inv: Invocation, raw_log: Path) -> ProcessOutcome:
+def _attempt(context: RunContext, inv: Invocation, raw_log: Path) -> ProcessOutcome:
     private = Path(tempfile.mkdtemp(prefix="hybridcore-run-"))
     started = time.time()
     try:
-        outcome = _attempt_in(session, inv, raw_log, private)
+        outcome = _attempt_in(context, inv, raw_log, private)
     finally:
         shutil.rmtree(private, ignore_errors=True)
-    crashed = _harvest_crash_log(session, inv.cwd or session.cwd, raw_log.parent, started)
+    crashed = _harvest_crash_log(context, inv.cwd or context.settings.cwd, raw_log.parent, started)
     if crashed:
         outcome.warnings.append(crashed)
     return outcome
 
 
-def _attempt_in(session: Session, inv: Invocation, raw_log: Path, private: Path) -> ProcessOutcome:
+def _attempt_in(
+    context: RunContext, inv: Invocation, raw_log: Path, private: Path
+) -> ProcessOutcome:
     (private / "tmp").mkdir()
-    with RawLogPipe(raw_log, session.redactor, private) as pipe:
+    with RawLogPipe(raw_log, context.redactor, private) as pipe:
         env = child_environment(
-            session.base_environ,
+            context.environ,
             log_path=pipe.path,
-            hybridcore_env=session.env_name,
-            cache_dir=inv.cache_dir or _cache_dir(session),
-            secrets=session.secret_env,
+            hybridcore_env=context.settings.env,
+            cache_dir=_cache_dir(context, inv, private),
+            secrets=context.secret_env,
             temp_dir=private / "tmp",
         )
         try:
             outcome = run_process(
                 inv.argv,
                 env=env,
-                cwd=inv.cwd or session.cwd,
-                redactor=session.redactor,
+                cwd=inv.cwd or context.settings.cwd,
+                redactor=context.redactor,
                 label=inv.label,
-                command_id=session.command_id,
-                timeout=session.remaining(),
-                kill_after=session.kill_after,
+                command_id=context.settings.command_id,
+                timeout=context.remaining(),
+                kill_after=context.settings.kill_after,
                 machine_readable=inv.machine_readable,
-                stopper=session.stopper,
+                stopper=context.stopper,
             )
         except OSError as exc:
             raise HybridcoreError(
@@ -202,8 +196,8 @@ def _attempt_in(session: Session, inv: Invocation, raw_log: Path, private: Path)
         outcome.warnings.append(f"raw log incomplete: {pipe.error}")
         outcome.unscrubbed_log = pipe.error
         outcome.disk_full = pipe.disk_full
-    session.ledger.note(raw_log, pipe.counts, pipe.sha256.hexdigest() if not pipe.error else None)
-    session.ledger.note(session.log_dir / LOG_FILE_NAME, outcome.scrubbed)
+    context.ledger.note(raw_log, pipe.counts, pipe.sha256.hexdigest() if not pipe.error else None)
+    context.ledger.note(context.settings.log_dir / LOG_FILE_NAME, outcome.scrubbed)
     return outcome
 
 
@@ -221,9 +215,9 @@ def _real_paths(artifacts: list[Artifact], workspace: Path | None) -> list[Artif
     return resolved
 
 
-def run_invocation(session: Session, inv: Invocation) -> RunResult:
+def run_invocation(context: RunContext, inv: Invocation) -> RunResult:
     """Run `inv`, retrying once on a transient failure, and describe what happened."""
-    run_dir = session.log_dir / safe_name(inv.label)
+    run_dir = context.settings.log_dir / safe_name(inv.label)
     log_paths: list[str] = []
     outcome: ProcessOutcome | None = None
     verdict = _INTERRUPTED
@@ -233,15 +227,15 @@ def run_invocation(session: Session, inv: Invocation) -> RunResult:
     for attempt in range(1, MAX_ATTEMPTS + 1):
         raw_log = run_dir / f"attempt-{attempt}.packer.log"
         log_paths.append(str(raw_log))
-        outcome = _attempt(session, inv, raw_log)
+        outcome = _attempt(context, inv, raw_log)
         first_started_at = first_started_at or outcome.started_at
         for warning in outcome.warnings:
             log.warning(warning, extra={"prefix": inv.label})
-        verdict = _classify(session.command, outcome)
+        verdict = _classify(context.command, outcome)
         if outcome.unscrubbed_log:
             verdict = _DISK_FULL if outcome.disk_full else _UNSCRUBBED
-        stopping = outcome.interrupted or session.stopper.requested.is_set()
-        out_of_time = session.deadline is not None and time.monotonic() >= session.deadline
+        stopping = outcome.interrupted or context.stopper.requested.is_set()
+        out_of_time = context.deadline is not None and time.monotonic() >= context.deadline
         if verdict.klass != "transient" or stopping or out_of_time or attempt == MAX_ATTEMPTS:
             break
         log.warning(
@@ -253,9 +247,9 @@ def run_invocation(session: Session, inv: Invocation) -> RunResult:
     for index, source in enumerate(inv.manifest_outputs):
         destination = run_dir / ("manifest.json" if index == 0 else f"manifest-{index}.json")
         counts: Counter[str] = Counter()
-        if capture_manifest(source, destination, started - 1, session.redactor, counts):
+        if capture_manifest(source, destination, started - 1, context.redactor, counts):
             manifest_path = manifest_path or str(destination)
-            session.ledger.note(destination, counts)
+            context.ledger.note(destination, counts)
 
     remediation = verdict.remediation
     if verdict.klass == "transient" and attempt > 1:

@@ -1,0 +1,60 @@
+"""`validate`: ``packer validate`` of each target template."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Mapping
+
+from typing_extensions import Unpack
+
+from hybridcore.packer.base.result import Result
+from hybridcore.packer.base.settings import Settings, SettingsArgs
+from hybridcore.packer.commands._command import Command, execute
+from hybridcore.packer.commands._prepare import check_var_files, prepare
+from hybridcore.packer.run.argv import validate_argv
+from hybridcore.packer.run.options import ValidateOptions, check_build_names
+from hybridcore.packer.run.runner import Invocation, run_label
+from hybridcore.packer.run.version import locate_packer, version_cache
+from hybridcore.packer.template.facts import Targets
+
+__all__ = ["validate"]
+
+
+def validate(
+    targets: Targets,
+    vars: Mapping[str, object] | None = None,
+    *,
+    var_files: Iterable[str | os.PathLike[str]] = (),
+    only: Iterable[str] = (),
+    except_: Iterable[str] = (),
+    syntax_only: bool = False,
+    secrets: Iterable[str] = (),
+    **settings: Unpack[SettingsArgs],
+) -> Result:
+    """``packer validate`` of each target template."""
+    command = Command("validate", Settings.of(**settings))
+    environ = dict(os.environ)
+    var_files = tuple(var_files)
+
+    def steps() -> None:
+        prepared = prepare(command, targets, vars, None, secrets, environ, var_files)
+        options = ValidateOptions(
+            vars=prepared.variables,
+            var_files=check_var_files(var_files, command.settings.cwd),
+            only=check_build_names(only, "--only"),
+            except_=check_build_names(except_, "--except"),
+            syntax_only=syntax_only,
+        )
+        cache = version_cache(command.settings.workdir)
+        command.packer = binary = locate_packer(command.settings.packer, cache=cache)
+        invocations = [
+            Invocation(
+                label=run_label(path, options.only),
+                target=str(path),
+                argv=validate_argv(binary, options, str(path)),
+            )
+            for path in prepared.paths
+        ]
+        command.run_all(command.context(binary, environ), invocations)
+
+    return execute(command, steps)
