@@ -1,12 +1,14 @@
 """Public API of hybridcore-packer: fmt, validate and build over real Packer."""
 
 from hybridcore.packer.base.errors import HybridcoreError
+from hybridcore.packer.base.exit_class import ExitClass
 from hybridcore.packer.base.result import SCHEMA_VERSION, Artifact, Result, RunResult, result_schema
 from hybridcore.packer.commands._pipeline import build, fmt, new_command_id, validate
 
 __all__ = [
     "SCHEMA_VERSION",
     "Artifact",
+    "ExitClass",
     "HybridcoreError",
     "Result",
     "RunResult",

@@ -16,11 +16,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from hybridcore.logs import command_context, get_logger, register_redactor
+from hybridcore.logs import command_context, get_logger, record_traceback, register_redactor
 from hybridcore.packer.base.artifact_record import ArtifactRecord
 from hybridcore.packer.base.build_drift import BuildDrift
 from hybridcore.packer.base.errors import HybridcoreError
-from hybridcore.packer.base.result import Result, RunResult, severity
+from hybridcore.packer.base.exit_class import ExitClass
+from hybridcore.packer.base.result import Result, RunResult
 from hybridcore.packer.base.timestamps import rfc3339
 from hybridcore.packer.commands._build_steps import (
     parallel_invocations,
@@ -71,7 +72,7 @@ def new_command_id() -> str:
 
 
 def _config_error(message: str, remediation: str, rule: str) -> HybridcoreError:
-    return HybridcoreError(message, exit_code=1, rule=rule, remediation=remediation)
+    return HybridcoreError(message, klass=ExitClass.CONFIG, rule=rule, remediation=remediation)
 
 
 def _resolve_targets(targets: Targets, cwd: Path, workdir: Path) -> list[Path]:
@@ -97,7 +98,7 @@ def _check_var_values(variables: Mapping[str, str], secret_set: SecretSet) -> No
         if secret_set.redactor.contains_secret(value):
             raise HybridcoreError(
                 f"refusing --var {name}=...: its value holds a secret value.",
-                exit_code=3,
+                klass=ExitClass.SECURITY,
                 rule="secret_on_command_line",
                 remediation="Read the secret in the template with env() and a sensitive "
                 "variable instead of passing it on the command line.",
@@ -169,15 +170,29 @@ class _Command:
         finally:
             session.cleanup()
 
+    @property
+    def log_dir(self) -> Path:
+        return self.workdir / "logs" / "packer" / self.command_id
+
+    def internal_error(self, exc: Exception) -> HybridcoreError:
+        """`exc` as class internal; its traceback goes to the log file, never the console."""
+        try:
+            where: Path | None = record_traceback(exc, self.log_dir)
+        except OSError:
+            where = None
+        return HybridcoreError.internal(exc, where)
+
     def finish(self, error: HybridcoreError | None = None) -> Result:
         finished_at = datetime.now(UTC)
-        log_dir = self.workdir / "logs" / "packer" / self.command_id
-        primary = max(self.runs, key=lambda run: severity(run.exit_code), default=None)
+        log_dir = self.log_dir
+        primary = max(
+            self.runs, key=lambda run: ExitClass.named(run.classification).severity, default=None
+        )
         if error is not None:
-            exit_code, klass, rule = error.exit_code, _class_of(error.exit_code), error.rule
+            klass, rule = error.klass, error.rule
             remediation, message = error.remediation, f"{self.command}: {error.message}"
         elif primary is None:
-            exit_code, klass, rule, remediation = 0, "ok", "nothing_to_do", None
+            klass, rule, remediation = ExitClass.OK, "nothing_to_do", None
             message = f"{self.command}: nothing to do."
             if self.skipped:
                 rule = "up_to_date"
@@ -186,17 +201,17 @@ class _Command:
                     + "; ".join(item.message for item in self.skipped)
                 )
         else:
-            exit_code, klass, rule = primary.exit_code, primary.classification, primary.rule
+            klass, rule = ExitClass.named(primary.classification), primary.rule
             remediation, message = primary.remediation, self._summary(primary)
         result = Result(
             command=self.command,  # type: ignore[arg-type]
             command_id=self.command_id,
             env=self.env,
-            exit_code=exit_code,
-            classification=klass,  # type: ignore[arg-type]
+            exit_code=klass.code,
+            classification=klass.name,  # type: ignore[arg-type]
             rule=rule,
             remediation=remediation,
-            retryable=klass == "transient",
+            retryable=klass.retryable,
             message=message,
             argv=primary.argv if primary else [],
             attempts=primary.attempts if primary else 0,
@@ -241,11 +256,11 @@ class _Command:
         except HybridcoreError as exc:
             result = result.model_copy(
                 update={
-                    "exit_code": exc.exit_code,
-                    "classification": _class_of(exc.exit_code),
+                    "exit_code": exc.klass.code,
+                    "classification": exc.klass.name,
                     "rule": exc.rule,
                     "remediation": exc.remediation,
-                    "retryable": exc.exit_code == 2,
+                    "retryable": exc.klass.retryable,
                     "message": f"{result.message} Then: {exc.message}",
                 }
             )
@@ -276,7 +291,7 @@ class _Command:
     def _summary(self, primary: RunResult) -> str:
         what = f"{self.command} of {', '.join(self.targets)}"
         if primary.exit_code == 0:
-            count = sum(len(run.artifacts) for run in self.runs)
+            count = len(_distinct_artifacts(self.runs))
             tail = f", {count} artifact(s)" if self.command == "build" else ""
             took = (datetime.now(UTC) - self.started_at).total_seconds()
             return f"{what} succeeded in {took:.1f} s{tail}."
@@ -287,6 +302,16 @@ class _Command:
             f"{primary.packer_exit_code}, {primary.attempts} attempt(s)).{evidence} "
             f"{primary.remediation} Raw log: {raw_log}"
         )
+
+
+def _distinct_artifacts(runs: list[RunResult]) -> set[tuple[str, str | None, str | None]]:
+    """Artifacts as a person counts them: a post-processor that passes an artifact on
+    (e.g. `manifest`) makes Packer report it again under the next index."""
+    return {
+        (artifact.build, artifact.builder_id, artifact.id)
+        for run in runs
+        for artifact in run.artifacts
+    }
 
 
 def _unique_labels(invocations: list[Invocation]) -> list[Invocation]:
@@ -308,15 +333,11 @@ def _unwritable(workdir: Path, exc: OSError) -> HybridcoreError:
     return HybridcoreError(
         f"cannot write under --workdir {workdir}: {exc.strerror or exc} "
         f"({exc.filename or 'a record or log'}).",
-        exit_code=1,
+        klass=ExitClass.CONFIG,
         rule="workdir_unwritable",
         remediation="Make --workdir an existing, writable directory with free space; records "
         "are written atomically, so nothing partial was left behind.",
     )
-
-
-def _class_of(exit_code: int) -> str:
-    return {0: "ok", 1: "config", 2: "transient", 3: "security"}[exit_code]
 
 
 def _hcl_dirs(root: Path) -> list[Path]:
@@ -367,6 +388,8 @@ def fmt(
             return state.finish(error)
         except OSError as exc:
             return state.finish(_unwritable(state.workdir, exc))
+        except Exception as exc:  # a bug: still a Result, with the traceback in the log
+            return state.finish(state.internal_error(exc))
         return state.finish()
 
 
@@ -454,6 +477,8 @@ def validate(
             return state.finish(error)
         except OSError as exc:
             return state.finish(_unwritable(state.workdir, exc))
+        except Exception as exc:  # a bug: still a Result, with the traceback in the log
+            return state.finish(state.internal_error(exc))
         return state.finish()
 
 
@@ -567,4 +592,6 @@ def build(
             return state.finish(error)
         except OSError as exc:
             return state.finish(_unwritable(state.workdir, exc))
+        except Exception as exc:  # a bug: still a Result, with the traceback in the log
+            return state.finish(state.internal_error(exc))
         return state.finish()

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from hybridcore.logs import LOG_FILE_NAME, get_logger
 from hybridcore.packer.base.errors import HybridcoreError
+from hybridcore.packer.base.exit_class import ExitClass
 from hybridcore.packer.base.result import Artifact, RunResult
 from hybridcore.packer.base.timestamps import rfc3339
 from hybridcore.packer.run.classify import Classification, classify
@@ -30,23 +31,20 @@ MAX_ATTEMPTS = 2
 log = get_logger("packer")
 
 _INTERRUPTED = Classification(
-    2,
-    "transient",
+    ExitClass.TRANSIENT,
     "interrupted",
     "The run was interrupted (Ctrl-C or SIGTERM) and Packer was asked to clean up; run the "
     "command again when ready. Check the cloud console for resources a forced kill may leave.",
 )
 _UNSCRUBBED = Classification(
-    3,
-    "security",
+    ExitClass.SECURITY,
     "raw_log_unscrubbed",
     "Packer's debug log could not be written through the scrubber, so it is incomplete "
     "and must not be trusted: make the log directory writable (and check free disk space), "
     "then run again.",
 )
 _TIMED_OUT = Classification(
-    2,
-    "transient",
+    ExitClass.TRANSIENT,
     "timeout",
     "Packer did not finish within --timeout; a slow mirror or API retries well. If it "
     "repeats, raise --timeout or look in the raw log for the step that hangs.",
@@ -170,7 +168,7 @@ def _attempt_in(session: Session, inv: Invocation, raw_log: Path, private: Path)
         except OSError as exc:
             raise HybridcoreError(
                 f"could not start {inv.argv[0]}: {exc.strerror}.",
-                exit_code=1,
+                klass=ExitClass.CONFIG,
                 rule="packer_not_runnable",
                 remediation="Check that --packer names an executable file you may run.",
             ) from exc
@@ -216,7 +214,7 @@ def run_invocation(session: Session, inv: Invocation) -> RunResult:
         if outcome.unscrubbed_log:
             verdict = _UNSCRUBBED
         stopping = outcome.interrupted or session.stopper.requested.is_set()
-        if verdict.klass != "transient" or stopping or attempt == MAX_ATTEMPTS:
+        if not verdict.retryable or stopping or attempt == MAX_ATTEMPTS:
             break
         log.warning(
             "transient failure (%s): retrying once", verdict.rule, extra={"prefix": inv.label}
@@ -232,7 +230,7 @@ def run_invocation(session: Session, inv: Invocation) -> RunResult:
             session.ledger.note(destination, counts)
 
     remediation = verdict.remediation
-    if verdict.klass == "transient" and attempt > 1:
+    if verdict.retryable and attempt > 1:
         remediation = f"Failed {attempt} times; escalate. {remediation}"
     return RunResult(
         label=inv.label,

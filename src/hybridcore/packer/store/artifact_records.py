@@ -26,6 +26,7 @@ from hybridcore.packer.base.artifact_record import (
     Provenance,
 )
 from hybridcore.packer.base.errors import HybridcoreError
+from hybridcore.packer.base.exit_class import ExitClass
 from hybridcore.packer.base.result import Artifact
 from hybridcore.packer.base.timestamps import rfc3339
 from hybridcore.packer.store.artifact_ids import builder_type_of, parse_artifact_id
@@ -102,7 +103,7 @@ def records_from_manifest(
     if not isinstance(builds, list):
         raise HybridcoreError(
             "not a Packer manifest: it has no `builds` list.",
-            exit_code=1,
+            klass=ExitClass.CONFIG,
             rule="invalid_manifest",
             remediation="Pass the JSON file written by Packer's `manifest` post-processor.",
         )
@@ -236,7 +237,7 @@ class ArtifactRegistry:
         except OSError as exc:
             raise HybridcoreError(
                 f"could not write artifact records under {self.root}: {exc.strerror}.",
-                exit_code=1,
+                klass=ExitClass.CONFIG,
                 rule="record_write_failed",
                 remediation="Make --workdir writable (and its artifacts/ a directory) and "
                 "check free disk space; the result lists what was not recorded.",
@@ -273,7 +274,7 @@ class ArtifactRegistry:
         except (OSError, ValueError) as exc:
             raise HybridcoreError(
                 f"artifact record file {path} cannot be read: {exc}.",
-                exit_code=3,
+                klass=ExitClass.SECURITY,
                 rule="record_unreadable",
                 remediation="The file was edited or damaged: restore it from version control "
                 "or a backup; the tool never writes a partial file.",
@@ -281,7 +282,7 @@ class ArtifactRegistry:
         if not isinstance(data, dict):
             raise HybridcoreError(
                 f"artifact record file {path} is not a JSON object.",
-                exit_code=3,
+                klass=ExitClass.SECURITY,
                 rule="record_unreadable",
                 remediation="Restore the file from version control or a backup.",
             )
@@ -295,7 +296,7 @@ class ArtifactRegistry:
             raise HybridcoreError(
                 f"artifact record file {path} does not match the record schema: "
                 f"{str(exc).splitlines()[0]}.",
-                exit_code=3,
+                klass=ExitClass.SECURITY,
                 rule="record_unreadable",
                 remediation="Restore the file from version control or a backup.",
             ) from exc
@@ -311,7 +312,7 @@ def import_manifest(
     except FileNotFoundError as exc:
         raise HybridcoreError(
             f"manifest file '{file}' does not exist.",
-            exit_code=1,
+            klass=ExitClass.CONFIG,
             rule="manifest_missing",
             remediation="Pass the JSON file written by Packer's `manifest` post-processor "
             "(by default packer-manifest.json in the directory Packer ran in).",
@@ -319,14 +320,14 @@ def import_manifest(
     except (OSError, ValueError) as exc:
         raise HybridcoreError(
             f"manifest file '{file}' is not readable JSON: {exc}.",
-            exit_code=1,
+            klass=ExitClass.CONFIG,
             rule="invalid_manifest",
             remediation="Pass the JSON file written by Packer's `manifest` post-processor.",
         ) from exc
     if not isinstance(manifest, Mapping):
         raise HybridcoreError(
             f"manifest file '{file}' is not a Packer manifest (not a JSON object).",
-            exit_code=1,
+            klass=ExitClass.CONFIG,
             rule="invalid_manifest",
             remediation="Pass the JSON file written by Packer's `manifest` post-processor.",
         )
