@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from hybridcore.logs import get_logger
-from hybridcore.packer.template.hcl_parse import parse_hcl
+from hybridcore.logs import ONCE, get_logger
+from hybridcore.packer.template.hcl_parse import HclSyntaxError, parse_hcl
 
 __all__ = [
     "Scope",
@@ -120,9 +120,11 @@ def labelled(entries: Iterable[Any]) -> Iterator[tuple[str, Any]]:
 def _load_hcl(path: Path) -> dict[str, Any] | None:
     try:
         doc = parse_hcl(path.read_text(encoding="utf-8", errors="replace"))
-    except Exception as exc:  # OSError or one of lark's many error types
-        first = (str(exc).splitlines() or [type(exc).__name__])[0]
-        log.warning("%s: not evaluated (%s)", path, first)
+    except HclSyntaxError as exc:
+        log.warning("%s; its inputs are not evaluated", exc.at(path), extra=ONCE)
+        return None
+    except OSError as exc:
+        log.warning("%s: not evaluated (%s)", path, exc.strerror, extra=ONCE)
         return None
     return doc if isinstance(doc, dict) else None
 
@@ -132,7 +134,7 @@ def _var_file_values(path: Path) -> dict[str, _Value]:
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, ValueError) as exc:
-            log.warning("%s: not evaluated (%s)", path, exc)
+            log.warning("%s: not evaluated (%s)", path, exc, extra=ONCE)
             return {}
         return (
             {str(k): _Value(v, literal=True) for k, v in data.items()}
