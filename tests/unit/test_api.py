@@ -1028,7 +1028,7 @@ def test_packers_error_is_quoted_as_the_line_it_printed(
     assert (result.exit_code, result.rule) == (1, "unsupported_argument")
     assert result.runs[0].evidence == "Error: Unsupported argument"
     assert "\\n" not in result.message
-    assert "Packer said: Error: Unsupported argument " in result.message
+    assert 'Packer said: "Error: Unsupported argument". ' in result.message
 
 
 def test_a_template_python_hcl2_cannot_read_is_warned_about_once(

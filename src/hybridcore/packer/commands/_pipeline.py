@@ -295,7 +295,7 @@ class _Command:
             tail = f", {count} artifact(s)" if self.command == "build" else ""
             took = (datetime.now(UTC) - self.started_at).total_seconds()
             return f"{what} succeeded in {took:.1f} s{tail}."
-        evidence = f" Packer said: {primary.evidence}" if primary.evidence else ""
+        evidence = f' Packer said: "{primary.evidence}".' if primary.evidence else ""
         raw_log = primary.log_paths[-1] if primary.log_paths else "-"
         return (
             f"{what} failed ({primary.classification}: {primary.rule}, packer exit status "
