@@ -110,7 +110,7 @@ def test_a_bug_is_internal_exit_3_one_paragraph_and_the_traceback_in_a_file(
     (line,) = err.splitlines()  # one paragraph, no traceback
     (log_file,) = (tmp_path / "wd" / "logs" / "hybridcore").glob("*/hybridcore.log")
     assert line == (
-        f"hybridcore-packer: error: internal error: RuntimeError: boom; the traceback is in "
+        f"hybridcore-packer: internal error: RuntimeError: boom; the traceback is in "
         f"{log_file}; please report it."
     )
     text = log_file.read_text()
@@ -187,7 +187,7 @@ def test_a_bug_in_a_real_process_prints_one_paragraph_and_exits_3(tmp_path: Path
     )
     assert proc.returncode == 3, proc.stderr
     (line,) = proc.stderr.splitlines()
-    assert line.startswith("hybridcore-packer: error: internal error: LookupError: no such build")
+    assert line.startswith("hybridcore-packer: internal error: LookupError: no such build")
     (log_file,) = (tmp_path / "wd" / "logs" / "hybridcore").glob("*/hybridcore.log")
     assert f"the traceback is in {log_file}; please report it." in line
     assert "LookupError: no such build state" in log_file.read_text()

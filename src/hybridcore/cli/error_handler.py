@@ -19,7 +19,6 @@ import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
 
@@ -32,12 +31,12 @@ __all__ = ["Outcome", "error_handler"]
 _STDOUT_GONE = 1
 
 
-@dataclass
 class Outcome:
     """What the command set: its exit code and, once known, where a crash log goes."""
 
-    code: int = 0
-    workdir: Path | None = None
+    def __init__(self) -> None:
+        self.code = 0
+        self.workdir: Path | None = None
 
 
 def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
@@ -56,7 +55,7 @@ def _internal(exc: BaseException, outcome: Outcome) -> int:
     except OSError:
         path = None
     error = HybridcoreError.internal(exc, path)
-    say(f"error: {error.message}")
+    say(error.message)  # "internal error: <type>: <message>; the traceback is in <file>; ..."
     if path is None:  # nowhere to keep it: the traceback is better on the console than lost
         import traceback
 
@@ -78,8 +77,10 @@ def error_handler() -> Iterator[Outcome]:
         finished = True
         sys.stdout.flush()  # a closed pipe shows here rather than at interpreter exit
     except KeyboardInterrupt:
+        from hybridcore.packer.base.exit_class import ExitClass
+
         say("interrupted (exit 2, transient): the command stopped; run it again when ready.")
-        outcome.code = 2
+        outcome.code = ExitClass.TRANSIENT.code
     except BrokenPipeError as exc:
         if not stdout_reader_gone():
             outcome.code = _internal(exc, outcome)

@@ -17,7 +17,7 @@ from types import ModuleType
 from typing import TYPE_CHECKING, NoReturn
 
 from hybridcore import __version__
-from hybridcore.cli.console import PROG, TerminalFormatter, is_terminal, out, say, use_colour
+from hybridcore.cli.console import PROG, is_terminal, out, say, use_colour
 from hybridcore.cli.error_handler import error_handler
 from hybridcore.cli.progress import progress_display
 
@@ -415,6 +415,7 @@ def _run(args: argparse.Namespace) -> Result:
     import logging
 
     from hybridcore import packer
+    from hybridcore.cli.log_lines import TerminalFormatter
     from hybridcore.logs import init_logging
 
     command_id = packer.new_command_id()
