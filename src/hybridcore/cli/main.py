@@ -280,6 +280,7 @@ def _print_records(records: Sequence[ArtifactRecord], as_json: bool) -> None:
 
 
 def _artifacts(args: argparse.Namespace) -> int:
+    from hybridcore.packer.base.exit_class import ExitClass
     from hybridcore.packer.store.artifact_records import ArtifactRegistry
 
     registry = ArtifactRegistry(Path(args.workdir) if args.workdir else Path.cwd())
@@ -289,7 +290,7 @@ def _artifacts(args: argparse.Namespace) -> int:
         history = registry.load(build)
         if not history:
             say(f"no artifact record for build {build!r}")
-            return 1
+            return ExitClass.CONFIG.code
         records += history if args.history else history[-1:]
     _print_records(records, args.json)
     return 0
@@ -390,6 +391,7 @@ def _upgrade_check(args: argparse.Namespace) -> int:
 
 
 def _spec_check(args: argparse.Namespace) -> int:
+    from hybridcore.packer.base.exit_class import ExitClass
     from hybridcore.packer.commands.spec_check import check_spec
 
     problems = check_spec(Path(args.repo))
@@ -397,7 +399,7 @@ def _spec_check(args: argparse.Namespace) -> int:
         say(f"spec check: {problem}")
     if not problems:
         say("spec check: ok")
-    return 1 if problems else 0
+    return (ExitClass.CONFIG if problems else ExitClass.OK).code
 
 
 def _manifest_import(args: argparse.Namespace) -> int:

@@ -16,6 +16,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from hybridcore.packer.base.exit_class import ExitClass
 from hybridcore.packer.base.result import Result
 from hybridcore.packer.commands._pipeline import build, fmt, validate
 from hybridcore.packer.store.state_files import atomic_write_text
@@ -72,7 +73,7 @@ class UpgradeReport:
 
     @property
     def exit_code(self) -> int:
-        return 1 if self.required_signoffs else 0
+        return (ExitClass.CONFIG if self.required_signoffs else ExitClass.OK).code
 
     def to_dict(self) -> dict[str, Any]:
         return {
