@@ -304,11 +304,11 @@ class _Command:
         )
 
 
-def _distinct_artifacts(runs: list[RunResult]) -> set[tuple[str, str | None, str | None]]:
+def _distinct_artifacts(runs: list[RunResult]) -> set[tuple[object, ...]]:
     """Artifacts as a person counts them: a post-processor that passes an artifact on
     (e.g. `manifest`) makes Packer report it again under the next index."""
     return {
-        (artifact.build, artifact.builder_id, artifact.id)
+        (artifact.build, artifact.builder_id, artifact.id, tuple(artifact.files))
         for run in runs
         for artifact in run.artifacts
     }
