@@ -4,7 +4,12 @@ Every line reads ``[timestamp] LEVEL component command_id message``. A record
 whose message spans several lines (a batch of Packer output read in one go)
 is written as one such line per message line, so a flood of output costs one
 record per read instead of one per line. An optional JSON-lines sink writes
-one object per message line.
+one object per message line. The console may use its own formatter (the CLI
+gives a terminal a short one); files always get the full line.
+
+Two flags in a record's `extra`: ``ONCE`` (log this message once per command,
+e.g. a parse warning met by every pass over a template) and ``FILE_ONLY`` (keep
+it off the console, e.g. a traceback).
 """
 
 from __future__ import annotations
@@ -24,11 +29,16 @@ from typing import IO, Any
 from hybridcore.redaction.engine import Redactor
 
 __all__ = [
+    "FILE_ONLY",
     "LOGGER_NAME",
+    "ONCE",
     "command_context",
     "get_logger",
     "init_logging",
+    "log_file",
+    "record_traceback",
     "register_redactor",
+    "scrub",
     "sink_errors",
     "written_digests",
 ]
@@ -43,6 +53,10 @@ _state: dict[str, Any] = {
     "redactors": [],
     "sink_errors": [],
 }
+_logged_once: set[tuple[str, int, str]] = set()
+
+ONCE: dict[str, object] = {"once": True}
+FILE_ONLY: dict[str, object] = {"file_only": True}
 
 
 def get_logger(name: str | None = None) -> logging.Logger:
@@ -63,6 +77,13 @@ def command_context(command_id: str) -> Iterator[None]:
 def register_redactor(redactor: Redactor) -> None:
     """Scrub the secrets of `redactor` from every record that is not yet scrubbed."""
     _state["redactors"].append(redactor)
+
+
+def scrub(text: str) -> str:
+    """`text` without the secrets of every registered redactor."""
+    for redactor in _state["redactors"]:
+        text = redactor(text)
+    return text
 
 
 def _timestamp(created: float) -> str:
@@ -86,10 +107,19 @@ class _ContextFilter(logging.Filter):
             if record.exc_text:
                 message = f"{message}\n{record.exc_text}"
                 record.exc_text = None
-            for redactor in _state["redactors"]:
-                message = redactor(message)
-            record.msg, record.args, attrs["redacted"] = message, None, True
+            record.msg, record.args, attrs["redacted"] = scrub(message), None, True
+        if attrs.get("once"):
+            first = attrs.get("_first")
+            if first is None:  # decided once per record, not once per handler
+                key = (str(attrs["command_id"]), record.levelno, record.getMessage())
+                first = attrs["_first"] = key not in _logged_once
+                _logged_once.add(key)
+            return bool(first)
         return True
+
+
+def _not_file_only(record: logging.LogRecord) -> bool:
+    return not record.__dict__.get("file_only", False)
 
 
 class LineFormatter(logging.Formatter):
@@ -224,6 +254,7 @@ def init_logging(
     json_lines: Path | str | None = None,
     console_level: int = logging.INFO,
     console: IO[str] | None = None,
+    console_formatter: logging.Formatter | None = None,
 ) -> Path:
     """Send ``hybridcore.logs`` to the console, to ``artifact_dir/hybridcore.log``
     and, if given, to a JSON-lines file. Returns the log file path.
@@ -242,8 +273,9 @@ def init_logging(
     log_dir = Path(artifact_dir)
     log_dir.mkdir(parents=True, exist_ok=True)
     log_file = log_dir / LOG_FILE_NAME
+    console_handler = _ConsoleHandler(console or _CurrentStderr())
     handlers: list[tuple[logging.Handler, logging.Formatter, int]] = [
-        (_ConsoleHandler(console or _CurrentStderr()), LineFormatter(), console_level),
+        (console_handler, console_formatter or LineFormatter(), console_level),
         (_DigestingFileHandler(log_file), LineFormatter(), logging.DEBUG),
     ]
     if json_lines is not None:
@@ -260,4 +292,40 @@ def init_logging(
         handler.setLevel(level)
         handler.addFilter(_ContextFilter())
         logger.addHandler(handler)
+    console_handler.addFilter(_not_file_only)
     return log_file
+
+
+def log_file() -> Path | None:
+    """The file `init_logging` writes to now, if it was called."""
+    return next(iter(written_digests()), None)
+
+
+def record_traceback(exc: BaseException, fallback_dir: Path) -> Path:
+    """Write `exc`'s traceback, scrubbed, to the log file (not the console).
+
+    Without `init_logging`, it goes to ``fallback_dir/hybridcore.log``. Raises
+    OSError when that cannot be written.
+    """
+    message = f"internal error: {type(exc).__name__}: {exc}"
+    path = log_file()
+    logger = get_logger("error")
+    if path is not None:
+        logger.error(message, exc_info=exc, extra=FILE_ONLY)
+        return path
+    fallback_dir.mkdir(parents=True, exist_ok=True)
+    path = fallback_dir / LOG_FILE_NAME
+    record = logger.makeRecord(
+        logger.name,
+        logging.ERROR,
+        __file__,
+        0,
+        message,
+        (),
+        (type(exc), exc, exc.__traceback__),
+        extra=FILE_ONLY,
+    )
+    _ContextFilter().filter(record)  # formats the traceback into the message, scrubbed
+    with path.open("a", encoding="utf-8") as stream:
+        stream.write(LineFormatter().format(record) + "\n")
+    return path

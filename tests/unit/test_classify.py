@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import pytest
 
-from hybridcore.packer.run.classify import CLASS_CODES, RULES, Classification, classify
+from hybridcore.packer.base.exit_class import ExitClass
+from hybridcore.packer.run.classify import RULES, Classification, classify
 
 # =====================================================================================
 # security (3)
@@ -682,7 +683,7 @@ def test_table_is_ordered_security_transient_config() -> None:
 @pytest.mark.parametrize("command", ["build", "validate", "fmt", "init"])
 def test_exit_status_zero_is_always_ok(command: str, text: str) -> None:
     result = classify(command, 0, text)
-    assert result == Classification(0, "ok", "ok", None)
+    assert result == Classification(ExitClass.OK, "ok", None)
     assert result.retryable is False
 
 
@@ -761,7 +762,7 @@ def test_api_403_ending_in_eof_is_security_not_transient() -> None:
 def test_every_rule_and_failure_class_has_a_remediation() -> None:
     for rule in RULES:
         assert rule.remediation.strip(), rule.name
-        assert rule.klass in CLASS_CODES
+        assert rule.exit_class in ExitClass.ALL
         assert rule.klass != "ok"
     failures = [
         classify("build", 1, AWS_UNAUTHORIZED_OPERATION),
@@ -774,4 +775,4 @@ def test_every_rule_and_failure_class_has_a_remediation() -> None:
     for result in failures:
         assert result.remediation is not None
         assert result.remediation.strip()
-        assert result.exit_code == CLASS_CODES[result.klass]
+        assert result.exit_code == ExitClass.named(result.klass).code

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import io
 import json
 import logging
+import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -346,3 +348,28 @@ def test_log_json_on_a_directory_names_log_json_not_the_workdir(
     assert code == 1
     assert f"cannot write --log-json {tmp_path}: Is a directory" in err
     assert "--workdir" not in err.split("hint:")[0]
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_a_terminal_gets_short_log_lines_and_the_log_file_the_full_ones(
+    tmp_path: Path, fake_packer: Fake, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fake = fake_packer()
+    fake.script([{"stdout": "hello from packer\n"}])
+    template = write_template(tmp_path / "t", SIMPLE)
+    terminal = _Terminal()
+    monkeypatch.setattr("sys.stderr", terminal)
+    monkeypatch.setenv("NO_COLOR", "1")
+    wd = tmp_path / "wd"
+    assert main(["--packer", str(fake.path), "--workdir", str(wd), "validate", str(template)]) == 0
+    shown = [line for line in terminal.getvalue().splitlines() if "hello from packer" in line]
+    assert len(shown) == 1
+    assert re.fullmatch(r"\d\d:\d\d:\d\d \S+ hello from packer", shown[0]), shown[0]
+    (log_file,) = wd.glob("logs/packer/*/hybridcore.log")
+    (logged,) = [line for line in log_file.read_text().splitlines() if "hello from packer" in line]
+    assert re.fullmatch(r"\[\S+Z\] INFO packer \S+ \S+ \| hello from packer", logged), logged
+    assert "\033[" not in terminal.getvalue()  # NO_COLOR

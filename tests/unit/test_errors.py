@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from hybridcore.packer import HybridcoreError
+from hybridcore.packer import ExitClass, HybridcoreError
 
 
 def test_error_carries_exit_code_rule_and_remediation() -> None:
-    error = HybridcoreError("bad input", exit_code=3, rule="some_rule", remediation="fix it")
+    error = HybridcoreError(
+        "bad input", klass=ExitClass.SECURITY, rule="some_rule", remediation="fix it"
+    )
     assert (error.message, error.exit_code, error.rule, error.remediation) == (
         "bad input",
         3,

@@ -147,6 +147,9 @@ def test_malformed_template_falls_back_to_scanning_env_names(tmp_path: Path) -> 
     info = read_template(write_template(tmp_path, MALFORMED))
     assert info.parse_error is not None
     assert "main.pkr.hcl" in info.parse_error
+    # "file line N: what is wrong", without lark's tokens
+    assert info.parse_error.startswith(f"{tmp_path / 'main.pkr.hcl'} line ")
+    assert "Token(" not in info.parse_error and "Expected one of" not in info.parse_error
     assert info.secret_env_names >= {"DEPLOY_TOKEN", "OTHER_KEY"}
 
 

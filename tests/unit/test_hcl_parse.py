@@ -45,3 +45,31 @@ def test_invalid_hcl_still_raises(cache_home: Path) -> None:
         hcl_parse.parse_hcl('variable "x" {\n')
     assert not isinstance(caught.value, KeyError)
     assert not list((cache_home / "hybridcore" / "hcl").glob("*.json"))
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "what"),
+    [
+        (
+            'source "null" "a" {\n  communicator = "none"\n\nbuild {\n}\n',
+            6,
+            "unexpected end of file: a block is not closed",
+        ),
+        (
+            'variable "x" {\n  default = "abc\n}\n',
+            2,
+            "unexpected end of file: a string is not closed",
+        ),
+        ('variable "x" {\n  default = [1, 2\n}\n', 3, "unexpected '}' (expected ',' or ']')"),
+        ('build {\n  sources = ["a"]\n}\n}\n', 4, "unexpected '}' (expected end of file)"),
+        ('source "null" "a" {\n  communicator = "none" @\n}\n', 2, "unexpected '@'"),
+    ],
+)
+def test_a_syntax_error_says_line_and_what_without_parser_internals(
+    cache_home: Path, text: str, line: int, what: str
+) -> None:
+    with pytest.raises(hcl_parse.HclSyntaxError) as caught:
+        hcl_parse.parse_hcl(text)
+    assert (caught.value.line, caught.value.what) == (line, what)
+    assert caught.value.at("t.pkr.hcl") == f"t.pkr.hcl line {line}: {what}"
+    assert "Token" not in str(caught.value) and "$END" not in str(caught.value)

@@ -79,7 +79,7 @@ def test_var_file_that_is_not_a_file_names_what_it_is(project: Path, kind: str) 
 def test_manifest_import_of_dev_zero_ends_at_once(tmp_path: Path) -> None:
     code, err, took = _cli("manifest", "import", "/dev/zero", cwd=tmp_path)
     assert code == 1
-    assert "'/dev/zero' is a character device" in err
+    assert "manifest file '/dev/zero' is a character device" in err
     assert took < 5
 
 

@@ -201,3 +201,69 @@ def test_records_logged_from_other_threads_are_formatted_and_scrubbed(sinks: Sin
     match = LINE.match(line)
     assert match and match["command_id"] == "cmd-t"
     assert match["message"] == f"from thread {PLACEHOLDER}"
+
+
+def test_a_once_message_is_logged_once_per_command_in_every_sink(sinks: Sinks) -> None:
+    log = get_logger("hcl")
+    for command in ("cmd-1", "cmd-1", "cmd-2"):
+        with command_context(command):
+            log.warning("a.pkr.hcl line 3: unexpected '}'", extra=logs.ONCE)
+            log.warning("a.pkr.hcl line 3: unexpected '}'", extra=logs.ONCE)
+    ids = [LINE.match(line)["command_id"] for line in sinks.file_lines()]  # type: ignore[index]
+    assert ids == ["cmd-1", "cmd-2"]
+    assert sinks.console.getvalue().count("unexpected") == 2
+    assert len(sinks.json_records()) == 2
+
+
+def test_a_file_only_message_stays_off_the_console(sinks: Sinks) -> None:
+    get_logger().error("for the record", extra=logs.FILE_ONLY)
+    assert "for the record" in sinks.file.read_text()
+    assert "for the record" in sinks.jsonl.read_text()
+    assert sinks.console.getvalue() == ""
+
+
+def test_a_console_formatter_changes_the_console_only(tmp_path: Path) -> None:
+    class Short(logging.Formatter):
+        def format(self, record: logging.LogRecord) -> str:
+            return f"short: {record.getMessage()}"
+
+    console = io.StringIO()
+    path = init_logging("dev", "packer", tmp_path, console=console, console_formatter=Short())
+    with command_context("cmd-s"):
+        get_logger("packer").info("hello", extra={"prefix": "null.a"})
+    assert console.getvalue() == "short: hello\n"
+    match = LINE.match(path.read_text().splitlines()[0])
+    assert match and match["command_id"] == "cmd-s" and match["message"] == "null.a | hello"
+
+
+def _boom(secret: str) -> RuntimeError:
+    try:
+        raise RuntimeError(f"failed with {secret}")
+    except RuntimeError as exc:
+        return exc
+
+
+def test_record_traceback_writes_to_the_log_file_not_the_console(sinks: Sinks) -> None:
+    register_redactor(Redactor(["tb-secret-1"]))
+    path = logs.record_traceback(_boom("tb-secret-1"), sinks.file.parent / "unused")
+    assert path == sinks.file
+    text = path.read_text()
+    assert "Traceback (most recent call last)" in text
+    assert f"RuntimeError: failed with {PLACEHOLDER}" in text
+    assert "tb-secret-1" not in text
+    assert sinks.console.getvalue() == ""
+    assert not (sinks.file.parent / "unused").exists()
+
+
+def test_record_traceback_without_logging_writes_the_fallback_file(tmp_path: Path) -> None:
+    logger = logging.getLogger(LOGGER_NAME)
+    for handler in list(logger.handlers):
+        logger.removeHandler(handler)
+    register_redactor(Redactor(["tb-secret-2"]))
+    path = logs.record_traceback(_boom("tb-secret-2"), tmp_path / "crash")
+    assert path == tmp_path / "crash" / "hybridcore.log"
+    lines = path.read_text().splitlines()
+    assert LINE.match(lines[0])
+    assert "internal error: RuntimeError: failed with" in lines[0]
+    assert any("Traceback (most recent call last)" in line for line in lines)
+    assert "tb-secret-2" not in path.read_text()

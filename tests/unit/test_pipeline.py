@@ -982,3 +982,118 @@ def test_parallel_below_one_is_refused_before_packer_runs(
     assert (result.exit_code, result.rule) == (1, "invalid_option")
     assert f"--parallel {limit}" in result.message
     assert _calls(fake) == []
+
+
+# --- what people read ----------------------------------------------------------------------
+
+REREPORTED = (  # a `manifest` post-processor passes the builder's artifact on: index 1
+    "1700000000,null.a,artifact,0,builder-id,packer.null\n"
+    "1700000000,null.a,artifact,0,id,Null\n"
+    "1700000000,null.a,artifact,0,end\n"
+    "1700000000,null.a,artifact,1,builder-id,packer.null\n"
+    "1700000000,null.a,artifact,1,id,Null\n"
+    "1700000000,null.a,artifact,1,end\n"
+    "1700000000,null.b,artifact,0,builder-id,packer.file\n"
+    "1700000000,null.b,artifact,0,id,File\n"
+    "1700000000,null.b,artifact,0,end\n"
+)
+
+
+def test_an_artifact_a_post_processor_passes_on_is_counted_once(
+    tmp_path: Path, work: Path, fake_packer: Fake
+) -> None:
+    fake = fake_packer()
+    fake.script([{"stdout": REREPORTED}])
+    template = write_template(tmp_path / "t", SIMPLE)
+    result = packer.build(str(template), packer=str(fake.path), workdir=work, cwd=tmp_path)
+    assert [(a.build, a.index) for a in result.artifacts] == [
+        ("null.a", 0),
+        ("null.a", 1),
+        ("null.b", 0),
+    ]  # the result keeps what Packer reported
+    assert result.message.endswith(", 2 artifact(s).")
+
+
+def test_packers_error_is_quoted_as_the_line_it_printed(
+    tmp_path: Path, work: Path, fake_packer: Fake
+) -> None:
+    fake = fake_packer()
+    fake.script(
+        [
+            {
+                "stdout": "1700000000,,ui,error,Error: Unsupported argument\\n\\n"
+                "  on main.pkr.hcl line 3:\\n  3:   bogus = 1\n",
+                "exit": 1,
+            }
+        ]
+    )
+    template = write_template(tmp_path / "t", SIMPLE)
+    result = packer.build(str(template), packer=str(fake.path), workdir=work, cwd=tmp_path)
+    assert (result.exit_code, result.rule) == (1, "unsupported_argument")
+    assert result.runs[0].evidence == "Error: Unsupported argument"
+    assert "\\n" not in result.message
+    assert 'Packer said: "Error: Unsupported argument". ' in result.message
+
+
+def test_a_template_python_hcl2_cannot_read_is_warned_about_once(
+    tmp_path: Path, work: Path, fake_packer: Fake
+) -> None:
+    console = io.StringIO()
+    init_logging("ci", "packer", tmp_path / "logs", console=console)
+    template = write_template(tmp_path / "t", SIMPLE.replace("build {", "build {{"))
+    packer.build(str(template), packer=str(fake_packer().path), workdir=work, cwd=tmp_path)
+    warnings = [line for line in console.getvalue().splitlines() if " WARNING " in line]
+    assert len(warnings) == 1, warnings
+    assert f"{template} line " in warnings[0]
+    assert "Token(" not in warnings[0] and "$END" not in warnings[0]
+
+
+def test_a_bug_is_an_internal_result_with_the_traceback_in_the_log_file(
+    tmp_path: Path, work: Path, fake_packer: Fake, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("unexpected state 42")
+
+    monkeypatch.setattr("hybridcore.packer.commands.validate.locate_packer", broken)
+    console = io.StringIO()
+    log_dir = work / "logs" / "packer" / "cmd-bug"
+    log_file = init_logging("ci", "packer", log_dir, console=console)
+    template = write_template(tmp_path / "t", SIMPLE)
+    result = packer.validate(
+        str(template),
+        packer=str(fake_packer().path),
+        workdir=work,
+        cwd=tmp_path,
+        command_id="cmd-bug",
+    )
+    assert (result.exit_code, result.classification, result.rule) == (
+        3,
+        "internal",
+        "internal_error",
+    )
+    assert result.retryable is False
+    assert result.message == (
+        "validate: internal error: RuntimeError: unexpected state 42; "
+        f"the traceback is in {log_file}; please report it."
+    )
+    assert "Traceback (most recent call last)" in log_file.read_text()
+    assert "Traceback" not in console.getvalue()
+    assert json.loads((log_dir / "result.json").read_text())["classification"] == "internal"
+    _assert_valid(result)
+
+
+def test_without_logging_set_up_the_traceback_goes_to_the_command_log_dir(
+    tmp_path: Path, work: Path, fake_packer: Fake, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(
+        "hybridcore.packer.commands.build.locate_packer",
+        lambda *a, **k: {}["no such key"],
+    )
+    template = write_template(tmp_path / "t", SIMPLE)
+    result = packer.build(
+        str(template), packer="packer", workdir=work, cwd=tmp_path, command_id="cmd-k"
+    )
+    log_file = work / "logs" / "packer" / "cmd-k" / "hybridcore.log"
+    assert result.classification == "internal"
+    assert f"the traceback is in {log_file};" in result.message
+    assert "KeyError: 'no such key'" in log_file.read_text()

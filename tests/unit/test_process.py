@@ -251,6 +251,21 @@ def test_machine_readable_errors_and_artifacts_are_picked_out(tmp_path: Path) ->
     assert "Build 'null.a' errored: boom" in outcome.failure_text
 
 
+def test_machine_readable_errors_keep_packers_line_breaks_and_commas(tmp_path: Path) -> None:
+    """Packer escapes a UI message's newlines and commas; the error text is what it printed."""
+    line = (
+        "1700000000,,ui,error,Error: Unsupported argument\\n\\n"
+        "  on main.pkr.hcl line 3%!(PACKER_COMMA) in source:\\n  3:   bogus = 1"
+    )
+    outcome = _run(_python(f"print({line!r})"), tmp_path, machine_readable=True)
+    assert outcome.error_text.strip().splitlines() == [
+        "Error: Unsupported argument",
+        "",
+        "  on main.pkr.hcl line 3, in source:",
+        "  3:   bogus = 1",
+    ]
+
+
 def test_machine_readable_is_rendered_for_people_in_the_log(
     tmp_path: Path, records: _Records
 ) -> None:

@@ -1,4 +1,4 @@
-"""The versioned result: schema stability, pinned keys, timestamps, severity."""
+"""The versioned result: schema stability, pinned keys, timestamps."""
 
 from __future__ import annotations
 
@@ -13,7 +13,6 @@ import pytest
 
 import hybridcore.packer
 from hybridcore.packer import SCHEMA_VERSION, Result, result_schema
-from hybridcore.packer.base.result import severity
 from hybridcore.packer.base.timestamps import rfc3339
 
 SHIPPED = Path(hybridcore.packer.__file__).resolve().parent / "schemas" / "result.schema.json"
@@ -149,7 +148,3 @@ def test_rfc3339_is_utc_with_milliseconds_and_z() -> None:
     moment = datetime(2025, 3, 4, 5, 6, 7, 891234, tzinfo=timezone(timedelta(hours=2)))
     assert rfc3339(moment) == "2025-03-04T03:06:07.891Z"
     assert rfc3339(datetime(2025, 1, 1, tzinfo=UTC)) == "2025-01-01T00:00:00.000Z"
-
-
-def test_severity_orders_security_then_config_then_transient_then_ok() -> None:
-    assert sorted([0, 1, 2, 3], key=severity, reverse=True) == [3, 1, 2, 0]

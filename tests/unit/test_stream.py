@@ -17,6 +17,7 @@ from hybridcore.packer.run.stream import (
     read_blocks,
     render_machine_readable,
     render_with_kind,
+    unescape_ui,
 )
 from hybridcore.redaction.engine import PLACEHOLDER, Redactor, secret_forms
 
@@ -408,3 +409,8 @@ def test_a_block_called_plain_holds_no_error_or_data_line(lines: list[str]) -> N
     _, plain = render_with_kind(block)
     if plain:
         assert all(line.split(",")[2:4] in (["ui", "say"], ["ui", "message"]) for line in lines)
+
+
+def test_unescape_ui_restores_line_breaks_and_commas() -> None:
+    assert unescape_ui("a%!(PACKER_COMMA) b\\n\\nc") == "a, b\n\nc"
+    assert unescape_ui("plain text") == "plain text"

@@ -10,24 +10,22 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from hybridcore import __version__
+from hybridcore.cli.console import PROG, is_terminal, out, say, use_colour
+from hybridcore.cli.error_handler import error_handler
 from hybridcore.cli.progress import progress_display
 
 if TYPE_CHECKING:
     from hybridcore.packer.base.artifact_record import ArtifactRecord
-    from hybridcore.packer.base.errors import HybridcoreError
     from hybridcore.packer.base.result import Result
     from hybridcore.packer.base.settings import SettingsArgs
 
 __all__ = ["main"]
-
-PROG = "hybridcore-packer"
 
 
 class _Parser(argparse.ArgumentParser):
@@ -249,19 +247,14 @@ def _schema(name: str) -> int:
     from importlib import resources
 
     text = resources.files("hybridcore.packer").joinpath("schemas", f"{name}.schema.json")
-    sys.stdout.write(text.read_text(encoding="utf-8"))
+    out(text.read_text(encoding="utf-8"))
     return 0
-
-
-def _fail(error: HybridcoreError) -> int:
-    sys.stderr.write(f"{PROG}: error: {error.message}\n{PROG}: hint: {error.remediation}\n")
-    return error.exit_code
 
 
 def _print_records(records: Sequence[ArtifactRecord], as_json: bool) -> None:
     if as_json:
         payload = [record.model_dump(mode="json") for record in records]
-        sys.stdout.write(json.dumps(payload, indent=2, sort_keys=True) + "\n")
+        out(json.dumps(payload, indent=2, sort_keys=True) + "\n")
         return
     rows = [("BUILD", "PLATFORM", "ARTIFACT ID", "IMAGES", "FINISHED", "COMMAND")]
     for record in records:
@@ -277,14 +270,17 @@ def _print_records(records: Sequence[ArtifactRecord], as_json: bool) -> None:
             )
         )
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    for row in rows:
-        sys.stdout.write(
+    out(
+        "".join(
             "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
             + "\n"
+            for row in rows
         )
+    )
 
 
 def _artifacts(args: argparse.Namespace) -> int:
+    from hybridcore.packer.base.exit_class import ExitClass
     from hybridcore.packer.store.artifact_records import ArtifactRegistry
 
     registry = ArtifactRegistry(Path(args.workdir) if args.workdir else Path.cwd())
@@ -293,8 +289,8 @@ def _artifacts(args: argparse.Namespace) -> int:
     for build in builds:
         history = registry.load(build)
         if not history:
-            sys.stderr.write(f"{PROG}: no artifact record for build {build!r}\n")
-            return 1
+            say(f"no artifact record for build {build!r}")
+            return ExitClass.CONFIG.code
         records += history if args.history else history[-1:]
     _print_records(records, args.json)
     return 0
@@ -314,13 +310,13 @@ def _check(args: argparse.Namespace) -> int:
     else:
         report = checks.verify(args.paths, **common)
     if args.json:
-        sys.stdout.write(report.to_json())
+        out(report.to_json())
     for build in report.builds:
-        sys.stderr.write(f"{PROG}: [{build.build}] {build.status}: {build.message}\n")
+        say(f"[{build.build}] {build.status}: {build.message}")
     status = "ok" if report.exit_code == 0 else f"exit {report.exit_code} ({report.classification})"
-    sys.stderr.write(f"{PROG}: {args.command} {status}: {report.message}\n")
+    say(f"{args.command} {status}: {report.message}")
     if report.remediation:
-        sys.stderr.write(f"{PROG}: hint: {report.remediation}\n")
+        say(f"hint: {report.remediation}")
     return report.exit_code
 
 
@@ -329,11 +325,11 @@ def _retention_purge(args: argparse.Namespace) -> int:
 
     report = purge_logs(Path(args.workdir) if args.workdir else Path.cwd(), dry_run=args.dry_run)
     if args.json:
-        sys.stdout.write(json.dumps(report.to_dict(), indent=2, sort_keys=True) + "\n")
+        out(json.dumps(report.to_dict(), indent=2, sort_keys=True) + "\n")
     verb = "would delete" if args.dry_run else "deleted"
-    sys.stderr.write(
-        f"{PROG}: retention: {verb} {len(report.deleted)} raw log(s), "
-        f"{report.bytes_freed} bytes; {report.kept} run(s) kept\n"
+    say(
+        f"retention: {verb} {len(report.deleted)} raw log(s), "
+        f"{report.bytes_freed} bytes; {report.kept} run(s) kept"
     )
     return 0
 
@@ -365,8 +361,8 @@ def _diag(args: argparse.Namespace) -> int:
         env_names=sorted(os.environ),
     )
     if args.json:
-        sys.stdout.write(json.dumps(report.to_dict(), indent=2, sort_keys=True) + "\n")
-    sys.stderr.write(f"{PROG}: diag: wrote {report.output} ({report.members} members)\n")
+        out(json.dumps(report.to_dict(), indent=2, sort_keys=True) + "\n")
+    say(f"diag: wrote {report.output} ({report.members} members)")
     return 0
 
 
@@ -384,21 +380,22 @@ def _upgrade_check(args: argparse.Namespace) -> int:
     )
     markdown, data = report.write(Path(args.report_dir) if args.report_dir else workdir)
     if args.json:
-        sys.stdout.write(json.dumps(report.to_dict(), indent=2, sort_keys=True) + "\n")
+        out(json.dumps(report.to_dict(), indent=2, sort_keys=True) + "\n")
     sys.stderr.write(report.to_markdown())
-    sys.stderr.write(f"{PROG}: upgrade-check reports: {markdown} {data}\n")
+    say(f"upgrade-check reports: {markdown} {data}")
     return report.exit_code
 
 
 def _spec_check(args: argparse.Namespace) -> int:
+    from hybridcore.packer.base.exit_class import ExitClass
     from hybridcore.packer.commands.spec_check import check_spec
 
     problems = check_spec(Path(args.repo))
     for problem in problems:
-        sys.stderr.write(f"{PROG}: spec check: {problem}\n")
+        say(f"spec check: {problem}")
     if not problems:
-        sys.stderr.write(f"{PROG}: spec check: ok\n")
-    return 1 if problems else 0
+        say("spec check: ok")
+    return (ExitClass.CONFIG if problems else ExitClass.OK).code
 
 
 def _manifest_import(args: argparse.Namespace) -> int:
@@ -408,9 +405,7 @@ def _manifest_import(args: argparse.Namespace) -> int:
     records = import_manifest(Path(args.file), workdir=workdir, write=args.write)
     _print_records(records, args.json)
     if args.write:
-        sys.stderr.write(
-            f"{PROG}: recorded {len(records)} record(s) under {workdir / 'artifacts'}\n"
-        )
+        say(f"recorded {len(records)} record(s) under {workdir / 'artifacts'}")
     return 0
 
 
@@ -418,6 +413,7 @@ def _run(args: argparse.Namespace) -> Result:
     import logging
 
     from hybridcore import packer
+    from hybridcore.cli.log_lines import TerminalFormatter
     from hybridcore.logs import init_logging
 
     command_id = packer.new_command_id()
@@ -429,19 +425,21 @@ def _run(args: argparse.Namespace) -> Result:
             workdir / "logs" / "packer" / command_id,
             json_lines=args.log_json,
             console_level=logging.DEBUG if args.verbose else logging.INFO,
+            # a person at a terminal gets short lines; CI logs keep the full format
+            console_formatter=TerminalFormatter(colour=use_colour()) if is_terminal() else None,
         )
     except OSError as exc:
         if args.log_json and exc.filename == str(args.log_json):
             raise packer.HybridcoreError(
                 f"cannot write --log-json {args.log_json}: {exc.strerror or exc}.",
-                exit_code=1,
+                klass=packer.ExitClass.CONFIG,
                 rule="log_json_unwritable",
                 remediation="Point --log-json at a file (not a directory) in a writable "
                 "directory, or leave it out.",
             ) from exc
         raise packer.HybridcoreError(
             f"cannot write logs under --workdir {workdir}: {exc.strerror or exc}.",
-            exit_code=1,
+            klass=packer.ExitClass.CONFIG,
             rule="workdir_unwritable",
             remediation="Make --workdir an existing, writable directory with free space.",
         ) from exc
@@ -500,49 +498,38 @@ def _report(result: Result, as_json: bool) -> None:
     from hybridcore.logs import sink_errors
 
     if as_json:
-        sys.stdout.write(result.to_json())
+        out(result.to_json())
     for failure in sink_errors():
-        sys.stderr.write(
-            f"{PROG}: warning: logging to {failure}; the rest of that log is missing\n"
-        )
+        say(f"warning: logging to {failure}; the rest of that log is missing")
     status = "ok" if result.exit_code == 0 else f"exit {result.exit_code} ({result.classification})"
-    sys.stderr.write(f"{PROG}: {status}: {result.message}\n")
+    say(f"{status}: {result.message}")
     if result.exit_code and result.remediation and result.remediation not in result.message:
-        sys.stderr.write(f"{PROG}: hint: {result.remediation}\n")
+        say(f"hint: {result.remediation}")
+
+
+_COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
+    "schema": lambda args: _schema(args.name),
+    "drift": _check,
+    "verify": _check,
+    "artifacts": _artifacts,
+    "manifest": _manifest_import,
+    "retention": _retention_purge,
+    "diag": _diag,
+    "upgrade-check": _upgrade_check,
+    "spec": _spec_check,
+}
+
+
+def _packer_command(args: argparse.Namespace) -> int:
+    result = _run(args)
+    _report(result, args.json)
+    return result.exit_code
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
-    if args.command == "schema":
-        return _schema(args.name)
-    if args.command in ("drift", "verify"):
-        return _check(args)
-    if args.command in ("artifacts", "manifest", "retention", "diag", "upgrade-check", "spec"):
-        from hybridcore.packer.base.errors import HybridcoreError
-
-        handler = {
-            "artifacts": _artifacts,
-            "manifest": _manifest_import,
-            "retention": _retention_purge,
-            "diag": _diag,
-            "upgrade-check": _upgrade_check,
-            "spec": _spec_check,
-        }[args.command]
-        try:
-            return handler(args)
-        except HybridcoreError as error:
-            return _fail(error)
-    previous = signal.signal(signal.SIGTERM, signal.default_int_handler)
-    from hybridcore.packer.base.errors import HybridcoreError
-
-    try:
-        result = _run(args)
-    except HybridcoreError as error:
-        return _fail(error)
-    except KeyboardInterrupt:
-        sys.stderr.write(f"{PROG}: interrupted before packer started\n")
-        return 2
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-    _report(result, args.json)
-    return result.exit_code
+    """Parse `argv`, run one command inside the one error handler, return its exit code."""
+    with error_handler() as outcome:
+        args = _parser().parse_args(argv)
+        outcome.workdir = Path(args.workdir) if args.workdir else None
+        outcome.code = _COMMANDS.get(args.command, _packer_command)(args)
+    return outcome.code

@@ -14,6 +14,7 @@ import stat
 from pathlib import Path
 
 from hybridcore.packer.base.errors import HybridcoreError
+from hybridcore.packer.base.exit_class import ExitClass
 
 __all__ = [
     "DEFAULT_MAX_BYTES",
@@ -66,7 +67,9 @@ def _kind(mode: int) -> str:
 
 
 def _refuse(path: Path, what: str, why: str, rule: str, fix: str) -> HybridcoreError:
-    return HybridcoreError(f"{what} '{path}' {why}.", exit_code=1, rule=rule, remediation=fix)
+    return HybridcoreError(
+        f"{what} '{path}' {why}.", klass=ExitClass.CONFIG, rule=rule, remediation=fix
+    )
 
 
 def read_input_text(path: Path, *, what: str, limit: int | None = None) -> str:

@@ -16,21 +16,13 @@ __all__ = [
     "Result",
     "RunResult",
     "result_schema",
-    "severity",
 ]
 
 SCHEMA_VERSION: Literal["1.0"] = "1.0"
 
-Classification = Literal["ok", "config", "transient", "security"]
+# The names of `ExitClass` a command can end in ("drift" is drift/verify's own).
+Classification = Literal["ok", "config", "transient", "security", "internal"]
 Command = Literal["fmt", "validate", "build"]
-
-# Most severe first when runs are combined: a security violation needs a person, a
-# configuration error needs an input fix (a retry cannot help), a transient one a retry.
-_SEVERITY = {3: 3, 1: 2, 2: 1, 0: 0}
-
-
-def severity(exit_code: int) -> int:
-    return _SEVERITY.get(exit_code, 2)
 
 
 class _Model(BaseModel):

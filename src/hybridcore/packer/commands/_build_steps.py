@@ -18,6 +18,7 @@ from typing import Any
 from hybridcore.logs import get_logger
 from hybridcore.packer.base.artifact_record import ArtifactRecord, Provenance
 from hybridcore.packer.base.errors import HybridcoreError
+from hybridcore.packer.base.exit_class import ExitClass
 from hybridcore.packer.base.result import RunResult
 from hybridcore.packer.base.settings import Settings
 from hybridcore.packer.run.argv import build_argv
@@ -127,7 +128,7 @@ def _selector(build: str, template: TemplateInfo) -> str:
         raise HybridcoreError(
             f"build {build!r} cannot be run alone: Packer splits -only at commas, and the "
             f"wildcard {pattern!r} that stands for it also selects {', '.join(also)}.",
-            exit_code=1,
+            klass=ExitClass.CONFIG,
             rule="ambiguous_build_name",
             remediation="Rename the build (the `name` of its source block) without a comma, "
             "or build without --parallel.",
@@ -150,7 +151,7 @@ def parallel_invocations(
         if template.parse_error:
             raise HybridcoreError(
                 f"cannot list the builds of '{path}' for --parallel: {template.parse_error}.",
-                exit_code=1,
+                klass=ExitClass.CONFIG,
                 rule="hcl_syntax",
                 remediation="Fix the template (`hybridcore-packer validate PATH` shows where), "
                 "or build without --parallel to see Packer's own error.",
@@ -168,7 +169,7 @@ def parallel_invocations(
                     raise HybridcoreError(
                         f"builds {shared[output]} and {build} would both write the Packer "
                         f"manifest {output}.",
-                        exit_code=1,
+                        klass=ExitClass.CONFIG,
                         rule="shared_manifest",
                         remediation="Give the manifest post-processor a relative `output` (or "
                         "one under ${path.root}) so each parallel build gets its own.",
@@ -193,7 +194,7 @@ def parallel_invocations(
     if not invocations:
         raise HybridcoreError(
             "no build matches the selection (--only / --except).",
-            exit_code=1,
+            klass=ExitClass.CONFIG,
             rule="no_build_selected",
             remediation="List the template's builds with `hybridcore-packer validate PATH` "
             "and select them by the names Packer prints (e.g. null.vsphere).",

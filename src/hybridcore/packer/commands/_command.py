@@ -14,11 +14,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from hybridcore.logs import command_context, get_logger
+from hybridcore.logs import command_context, get_logger, record_traceback
 from hybridcore.packer.base.artifact_record import ArtifactRecord
 from hybridcore.packer.base.build_drift import BuildDrift
 from hybridcore.packer.base.errors import HybridcoreError, disk_full_error, is_disk_full
-from hybridcore.packer.base.result import Result, RunResult, severity
+from hybridcore.packer.base.exit_class import ExitClass
+from hybridcore.packer.base.result import Result, RunResult
 from hybridcore.packer.base.settings import Settings
 from hybridcore.packer.base.timestamps import rfc3339
 from hybridcore.packer.run.runner import Invocation, RunContext, run_invocation
@@ -76,15 +77,25 @@ class Command:
             if run.interrupted:
                 break
 
+    def internal_error(self, exc: Exception) -> HybridcoreError:
+        """`exc` as class internal; its traceback goes to the log file, never the console."""
+        try:
+            where: Path | None = record_traceback(exc, self.settings.log_dir)
+        except OSError:
+            where = None
+        return HybridcoreError.internal(exc, where)
+
     def finish(self, error: HybridcoreError | None = None) -> Result:
         finished_at = datetime.now(UTC)
         log_dir = self.settings.log_dir
-        primary = max(self.runs, key=lambda run: severity(run.exit_code), default=None)
+        primary = max(
+            self.runs, key=lambda run: ExitClass.named(run.classification).severity, default=None
+        )
         if error is not None:
-            exit_code, klass, rule = error.exit_code, _class_of(error.exit_code), error.rule
+            klass, rule = error.klass, error.rule
             remediation, message = error.remediation, f"{self.command}: {error.message}"
         elif primary is None:
-            exit_code, klass, rule, remediation = 0, "ok", "nothing_to_do", None
+            klass, rule, remediation = ExitClass.OK, "nothing_to_do", None
             message = f"{self.command}: nothing to do."
             if self.skipped:
                 rule = "up_to_date"
@@ -93,18 +104,18 @@ class Command:
                     + "; ".join(item.message for item in self.skipped)
                 )
         else:
-            exit_code, klass, rule = primary.exit_code, primary.classification, primary.rule
+            klass, rule = ExitClass.named(primary.classification), primary.rule
             remediation, message = primary.remediation, self._summary(primary)
         result = Result(
             command=self.command,  # type: ignore[arg-type]
             command_id=self.settings.command_id,
             env=self.settings.env,
-            exit_code=exit_code,
-            classification=klass,  # type: ignore[arg-type]
+            exit_code=klass.code,
+            classification=klass.name,  # type: ignore[arg-type]
             rule=rule,
             evidence=primary.evidence if primary and error is None else None,
             remediation=remediation,
-            retryable=klass == "transient",
+            retryable=klass.retryable,
             message=message,
             argv=primary.argv if primary else [],
             attempts=primary.attempts if primary else 0,
@@ -150,22 +161,22 @@ class Command:
                 full = disk_full_error(log_dir, exc)
                 result = result.model_copy(
                     update={
-                        "exit_code": full.exit_code,
-                        "classification": _class_of(full.exit_code),
+                        "exit_code": full.klass.code,
+                        "classification": full.klass.name,
                         "rule": full.rule,
                         "remediation": full.remediation,
-                        "retryable": True,
+                        "retryable": full.klass.retryable,
                         "message": f"{result.message} Then: {full.message}",
                     }
                 )
         except HybridcoreError as exc:
             result = result.model_copy(
                 update={
-                    "exit_code": exc.exit_code,
-                    "classification": _class_of(exc.exit_code),
+                    "exit_code": exc.klass.code,
+                    "classification": exc.klass.name,
                     "rule": exc.rule,
                     "remediation": exc.remediation,
-                    "retryable": exc.exit_code == 2,
+                    "retryable": exc.klass.retryable,
                     "message": f"{result.message} Then: {exc.message}",
                 }
             )
@@ -196,17 +207,27 @@ class Command:
     def _summary(self, primary: RunResult) -> str:
         what = f"{self.command} of {', '.join(self.targets)}"
         if primary.exit_code == 0:
-            count = sum(len(run.artifacts) for run in self.runs)
+            count = len(_distinct_artifacts(self.runs))
             tail = f", {count} artifact(s)" if self.command == "build" else ""
             took = (datetime.now(UTC) - self.started_at).total_seconds()
             return f"{what} succeeded in {took:.1f} s{tail}."
-        evidence = f" Packer said: {primary.evidence}" if primary.evidence else ""
+        evidence = f' Packer said: "{primary.evidence}".' if primary.evidence else ""
         raw_log = primary.log_paths[-1] if primary.log_paths else "-"
         return (
             f"{what} failed ({primary.classification}: {primary.rule}, packer exit status "
             f"{primary.packer_exit_code}, {primary.attempts} attempt(s)).{evidence} "
             f"{primary.remediation} Raw log: {raw_log}"
         )
+
+
+def _distinct_artifacts(runs: list[RunResult]) -> set[tuple[object, ...]]:
+    """Artifacts as a person counts them: a post-processor that passes an artifact on
+    (e.g. `manifest`) makes Packer report it again under the next index."""
+    return {
+        (artifact.build, artifact.builder_id, artifact.id, tuple(artifact.files))
+        for run in runs
+        for artifact in run.artifacts
+    }
 
 
 def _unique_labels(invocations: list[Invocation]) -> list[Invocation]:
@@ -230,19 +251,16 @@ def unwritable(workdir: Path, exc: OSError) -> HybridcoreError:
     return HybridcoreError(
         f"cannot write under --workdir {workdir}: {exc.strerror or exc} "
         f"({exc.filename or 'a record or log'}).",
-        exit_code=1,
+        klass=ExitClass.CONFIG,
         rule="workdir_unwritable",
         remediation="Make --workdir an existing, writable directory with free space; records "
         "are written atomically, so nothing partial was left behind.",
     )
 
 
-def _class_of(exit_code: int) -> str:
-    return {0: "ok", 1: "config", 2: "transient", 3: "security"}[exit_code]
-
-
 def execute(command: Command, steps: Callable[[], None]) -> Result:
-    """Run `steps` for `command`; a refusal or an unwritable workdir becomes the result."""
+    """Run `steps` for `command`; a refusal, an unwritable workdir or a bug (class
+    internal) becomes the result."""
     with command_context(command.settings.command_id):
         try:
             steps()
@@ -250,4 +268,6 @@ def execute(command: Command, steps: Callable[[], None]) -> Result:
             return command.finish(error)
         except OSError as exc:
             return command.finish(unwritable(command.settings.workdir, exc))
+        except Exception as exc:  # a bug: still a Result, with the traceback in the log
+            return command.finish(command.internal_error(exc))
         return command.finish()

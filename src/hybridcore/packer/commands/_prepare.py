@@ -10,6 +10,7 @@ from pathlib import Path
 
 from hybridcore.logs import register_redactor
 from hybridcore.packer.base.errors import HybridcoreError
+from hybridcore.packer.base.exit_class import ExitClass
 from hybridcore.packer.base.input_files import read_input_text
 from hybridcore.packer.commands._command import Command, unwritable
 from hybridcore.packer.run.options import freeze_vars
@@ -62,7 +63,7 @@ def _check_var_values(variables: Mapping[str, str], secret_set: SecretSet) -> No
         if secret_set.redactor.contains_secret(value):
             raise HybridcoreError(
                 f"refusing --var {name}=...: its value holds a secret value.",
-                exit_code=3,
+                klass=ExitClass.SECURITY,
                 rule="secret_on_command_line",
                 remediation="Read the secret in the template with env() and a sensitive "
                 "variable instead of passing it on the command line.",

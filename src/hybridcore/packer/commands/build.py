@@ -15,6 +15,7 @@ from pathlib import Path
 from typing_extensions import Unpack
 
 from hybridcore.packer.base.errors import HybridcoreError
+from hybridcore.packer.base.exit_class import ExitClass
 from hybridcore.packer.base.result import Result
 from hybridcore.packer.base.settings import Settings, SettingsArgs
 from hybridcore.packer.commands._build_steps import (
@@ -58,7 +59,7 @@ def _check_parallel(parallel: int | None) -> None:
     if parallel is not None and parallel < 1:
         raise HybridcoreError(
             f"--parallel {parallel}: the number of builds at once must be at least 1.",
-            exit_code=1,
+            klass=ExitClass.CONFIG,
             rule="invalid_option",
             remediation="Use --parallel N with N >= 1 (N builds run at once), or leave it out "
             "to run the template as one packer process.",

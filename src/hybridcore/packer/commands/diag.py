@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from hybridcore.packer.base.errors import HybridcoreError
+from hybridcore.packer.base.exit_class import ExitClass
 from hybridcore.packer.base.timestamps import rfc3339
 from hybridcore.packer.store.log_summaries import summary_lock
 from hybridcore.packer.store.state_files import atomic_write_json, safe_name
@@ -140,7 +141,7 @@ def _refuse(summary: Path, entry: str, rule: str, why: str) -> HybridcoreError:
     return HybridcoreError(
         f"retention purge refused: log summary {summary} names raw log '{entry}', {why}; "
         "nothing was deleted.",
-        exit_code=3,
+        klass=ExitClass.SECURITY,
         rule=rule,
         remediation="The summary was edited or damaged: check it, remove the entry or restore "
         "the file, then purge again.",
@@ -326,7 +327,7 @@ def _scan(members: dict[str, bytes], redactor: Redactor) -> None:
         raise HybridcoreError(
             f"diagnostics bundle not written: {len(hits)} member(s) still hold a secret: "
             + "; ".join(hits),
-            exit_code=3,
+            klass=ExitClass.SECURITY,
             rule="secret_in_bundle",
             remediation="Rotate the exposed credential, then remove or scrub the named file(s) "
             "(or narrow the bundle with --only) and bundle again.",

@@ -22,6 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from hybridcore.packer.base.build_drift import BuildDrift
 from hybridcore.packer.base.errors import HybridcoreError
+from hybridcore.packer.base.exit_class import ExitClass
 from hybridcore.packer.base.timestamps import rfc3339
 from hybridcore.packer.commands._current_inputs import current_manifests
 from hybridcore.packer.run.version import locate_packer, version_cache
@@ -47,7 +48,7 @@ class CheckReport(BaseModel):
     schema_version: Literal["1.0"] = "1.0"
     command: Literal["drift", "verify"]
     exit_code: int = Field(ge=0, le=3)
-    classification: Literal["ok", "drift", "config", "security"]
+    classification: Literal["ok", "drift", "config", "transient", "security", "internal"]
     rule: str
     message: str
     remediation: str | None
@@ -80,7 +81,7 @@ def _current(
         if info.parse_error:
             raise HybridcoreError(
                 f"template '{path}' cannot be read: {info.parse_error}.",
-                exit_code=1,
+                klass=ExitClass.CONFIG,
                 rule="hcl_syntax",
                 remediation="Fix the template (`hybridcore-packer validate PATH` shows Packer's "
                 "own error); its inputs cannot be checked until it parses.",
@@ -107,7 +108,7 @@ def _current(
     if not current:
         raise HybridcoreError(
             "no build matches the selection: nothing to check.",
-            exit_code=1,
+            klass=ExitClass.CONFIG,
             rule="no_build_selected",
             remediation="Select builds by the names Packer prints (e.g. null.vsphere) with "
             "--only, or drop --only / --except.",
@@ -123,15 +124,14 @@ def _report(
     error: HybridcoreError | None = None,
 ) -> CheckReport:
     if error is not None:
-        klass = {1: "config", 2: "config", 3: "security"}[error.exit_code]
-        code, rule, message, remediation = (
-            error.exit_code,
+        klass, rule, message, remediation = (
+            error.klass,
             error.rule,
             error.message,
             error.remediation,
         )
     elif any(b.status in ("drifted", "failed") for b in builds):
-        klass, code = "drift", 1
+        klass = ExitClass.DRIFT
         rule = "inputs_drifted" if command == "drift" else "not_verified"
         message = "; ".join(b.message for b in builds if b.status in ("drifted", "failed"))
         remediation = (
@@ -139,12 +139,12 @@ def _report(
             "Issues pointers name the area to reconcile upstream."
         )
     else:
-        klass, code, rule, remediation = "ok", 0, "ok", None
+        klass, rule, remediation = ExitClass.OK, "ok", None
         message = f"{command}: {len(builds)} build(s) checked, no drift."
     return CheckReport(
         command=command,
-        exit_code=code,
-        classification=klass,  # type: ignore[arg-type]
+        exit_code=klass.code,
+        classification=klass.name,  # type: ignore[arg-type]
         rule=rule,
         message=message,
         remediation=remediation,
@@ -248,7 +248,7 @@ def _verify_one(root: Path, build: str, current: HashManifest) -> BuildDrift:
         raise HybridcoreError(
             f"{build}: the hash manifest's digest {manifest.digest[:12]} disagrees with the "
             f"artifact record's {sorted(map(str, recorded))}.",
-            exit_code=3,
+            klass=ExitClass.SECURITY,
             rule="record_mismatch",
             remediation="Do not publish: one of the files was edited or replaced; rebuild.",
         )
@@ -256,7 +256,7 @@ def _verify_one(root: Path, build: str, current: HashManifest) -> BuildDrift:
         raise HybridcoreError(
             f"{build}: the hash manifest names artifacts {manifest.artifact_ids}, the record "
             f"{[r.artifact_id for r in latest]}.",
-            exit_code=3,
+            klass=ExitClass.SECURITY,
             rule="record_mismatch",
             remediation="Do not publish: one of the files was edited or replaced; rebuild.",
         )

@@ -16,6 +16,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from hybridcore.packer.base.exit_class import ExitClass
 from hybridcore.packer.base.result import Result
 from hybridcore.packer.commands.build import build
 from hybridcore.packer.commands.fmt import fmt
@@ -74,7 +75,7 @@ class UpgradeReport:
 
     @property
     def exit_code(self) -> int:
-        return 1 if self.required_signoffs else 0
+        return (ExitClass.CONFIG if self.required_signoffs else ExitClass.OK).code
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -1,11 +1,4 @@
-"""Packer exit status + output text -> exit-code class and a remediation hint.
-
-| code | class     | retry policy                                   |
-|------|-----------|------------------------------------------------|
-| 0    | ok        | none                                           |
-| 1    | config    | never retried; the operator fixes the input    |
-| 2    | transient | retried once automatically, then escalated     |
-| 3    | security  | abort at once; manual remediation              |
+"""Packer exit status + output text -> exit class (`ExitClass`) and a remediation hint.
 
 Rules are data: the first rule whose pattern matches the failure text wins,
 and the table is ordered security, then transient, then configuration, so a
@@ -22,38 +15,51 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-__all__ = ["CLASS_CODES", "RULES", "Classification", "Rule", "classify"]
+from hybridcore.packer.base.exit_class import ExitClass
 
-CLASS_CODES = {"ok": 0, "config": 1, "transient": 2, "security": 3}
+__all__ = ["RULES", "Classification", "Rule", "classify"]
+
+_SECURITY, _TRANSIENT, _CONFIG = ExitClass.SECURITY, ExitClass.TRANSIENT, ExitClass.CONFIG
 
 
 @dataclass(frozen=True)
 class Rule:
     name: str
-    klass: str
+    exit_class: ExitClass
     pattern: re.Pattern[str]
     remediation: str
 
     @property
+    def klass(self) -> str:
+        return self.exit_class.name
+
+    @property
     def exit_code(self) -> int:
-        return CLASS_CODES[self.klass]
+        return self.exit_class.code
 
 
 @dataclass(frozen=True)
 class Classification:
-    exit_code: int
-    klass: str
+    exit_class: ExitClass
     rule: str
     remediation: str | None
     evidence: str | None = None  # the output line that decided, if a pattern did
 
     @property
+    def klass(self) -> str:
+        return self.exit_class.name
+
+    @property
+    def exit_code(self) -> int:
+        return self.exit_class.code
+
+    @property
     def retryable(self) -> bool:
-        return self.klass == "transient"
+        return self.exit_class.retryable
 
 
-def _rule(name: str, klass: str, pattern: str, remediation: str) -> Rule:
-    return Rule(name, klass, re.compile(pattern, re.IGNORECASE | re.MULTILINE), remediation)
+def _rule(name: str, exit_class: ExitClass, pattern: str, remediation: str) -> Rule:
+    return Rule(name, exit_class, re.compile(pattern, re.IGNORECASE | re.MULTILINE), remediation)
 
 
 _NETWORK = "A network hiccup between Packer and the endpoint; retrying usually succeeds. "
@@ -63,14 +69,14 @@ RULES: tuple[Rule, ...] = (
     # --- security (3): a person must act ---------------------------------------------------
     _rule(
         "unauthorized_operation",
-        "security",
+        _SECURITY,
         r"UnauthorizedOperation|AuthorizationFailed|AuthorizationPermissionMismatch",
         "The credentials lack a permission the build needs: grant the missing action or role "
         "to the identity Packer uses (see the error for the action name).",
     ),
     _rule(
         "access_denied",
-        "security",
+        _SECURITY,
         # googleapi puts the reason after the message ("Error 403: ..., forbidden"), Proxmox
         # says "403 Permission check failed", vSphere (govmomi) reports a NoPermission fault or,
         # behind a proxy, an url.Error ending in ": Forbidden".
@@ -84,7 +90,7 @@ RULES: tuple[Rule, ...] = (
     ),
     _rule(
         "no_credentials",
-        "security",
+        _SECURITY,
         r"NoCredentialProviders|no valid credential sources|AuthFailure|InvalidClientTokenId|"
         r"SignatureDoesNotMatch|ExpiredToken|invalid_client|AADSTS\d+|"
         r"Cannot complete login due to an incorrect user name or password",
@@ -92,30 +98,30 @@ RULES: tuple[Rule, ...] = (
         "variables (and pass them with --secret-env) or refresh an expired token.",
     ),
     # --- transient (2): retry once; within the class the specific rules come first --------
-    _rule("io_timeout", "transient", r"i/o timeout", _NETWORK + "Check DNS and proxies."),
-    _rule("connection_reset", "transient", r"connection reset by peer", _NETWORK),
+    _rule("io_timeout", _TRANSIENT, r"i/o timeout", _NETWORK + "Check DNS and proxies."),
+    _rule("connection_reset", _TRANSIENT, r"connection reset by peer", _NETWORK),
     _rule(
         "tls_handshake_timeout",
-        "transient",
+        _TRANSIENT,
         r"TLS handshake timeout",
         _NETWORK + "A slow or overloaded TLS endpoint.",
     ),
     _rule(
         "deadline_exceeded",
-        "transient",
+        _TRANSIENT,
         r"context deadline exceeded",
         "An API call timed out; retrying usually succeeds. If it persists, raise the "
         "builder's timeout settings.",
     ),
     _rule(
         "api_eof",
-        "transient",
+        _TRANSIENT,
         r"""\b(Get|Post|Put|Patch|Delete|Head) "?https?://[^\s"]+"?: (unexpected )?EOF\b""",
         _NETWORK + "The API closed the connection mid-request.",
     ),
     _rule(
         "throttled",
-        "transient",
+        _TRANSIENT,
         # No bare "429": it also matches line numbers, sizes and durations in the output.
         r"RequestLimitExceeded|(?-i:\bThrottling\b)|ThrottlingException|Rate exceeded|"
         r"TooManyRequests|Too Many Requests|StatusCode=429|Status=429|status code:? 429|"
@@ -124,14 +130,14 @@ RULES: tuple[Rule, ...] = (
     ),
     _rule(
         "insufficient_capacity",
-        "transient",
+        _TRANSIENT,
         r"InsufficientInstanceCapacity|SkuNotAvailable|ZonalAllocationFailed|AllocationFailed",
         "The region has no capacity for this instance size right now; retry, or choose "
         "another size or zone.",
     ),
     _rule(
         "server_error",
-        "transient",
+        _TRANSIENT,
         # AWS "Client.InternalError" is a client-side launch failure (typically the KMS key
         # of an encrypted volume), not a server hiccup, so it is not matched here.
         r"\b50[0234] (Internal Server Error|Bad Gateway|Service Unavailable|Gateway Timeout)|"
@@ -142,14 +148,14 @@ RULES: tuple[Rule, ...] = (
     ),
     _rule(
         "communicator_timeout",
-        "transient",
+        _TRANSIENT,
         r"Timeout waiting for (SSH|WinRM)",
         "The VM booted but never answered SSH/WinRM in time: a slow boot retries well; if it "
         "repeats, check the boot command, the network and the communicator credentials.",
     ),
     _rule(
         "iso_download",
-        "transient",
+        _TRANSIENT,
         # Packer >= 1.4 (packer-plugin-sdk StepDownload): "error downloading ISO: [<errors>]";
         # Packer < 1.4: "ISO download failed.". A checksum mismatch is not a download hiccup
         # (see iso_checksum below).
@@ -160,14 +166,14 @@ RULES: tuple[Rule, ...] = (
     # --- config (1): fix the input ---------------------------------------------------------
     _rule(
         "unset_variable",
-        "config",
+        _CONFIG,
         r"Unset variable|No value for required variable|\bvariable not set: ",
         "A variable has no value: set it in a var file (--var-file) or with --var, or give it "
         "a default.",
     ),
     _rule(
         "undefined_variable",
-        "config",
+        _CONFIG,
         # Only the error: Packer prints "Warning: Undefined variable" for a var-file value
         # that no template declares, on builds that succeed.
         r"Error: Undefined (-var |-var-file )?variable|"
@@ -177,14 +183,14 @@ RULES: tuple[Rule, ...] = (
     ),
     _rule(
         "unsupported_argument",
-        "config",
+        _CONFIG,
         r"Unsupported argument|Unsupported block type|Missing required argument",
         "The template uses an argument the builder or provisioner does not take: check the "
         "spelling against the plugin's documentation for this Packer version.",
     ),
     _rule(
         "unknown_source_type",
-        "config",
+        _CONFIG,
         r"Unknown source type|Unknown builder type|Unknown provisioner type|"
         r"Unknown post-processor type|unknown (builder|provisioner|post-processor) type|"
         r"\bis unknown by Packer\b",
@@ -193,7 +199,7 @@ RULES: tuple[Rule, ...] = (
     ),
     _rule(
         "missing_plugins",
-        "config",
+        _CONFIG,
         # Not a bare "packer init": Packer >= 1.10 prints a "Bundled plugins used" warning
         # that mentions it on every build of a template without required_plugins.
         r"Missing plugins|plugins are required, but not installed|"
@@ -203,20 +209,20 @@ RULES: tuple[Rule, ...] = (
     ),
     _rule(
         "iso_checksum",
-        "config",
+        _CONFIG,
         r"Checksums did not match|checksums didn't match expected",
         "The downloaded ISO does not match iso_checksum: update iso_checksum (the mirror may "
         "have replaced the file) or fix iso_url; retrying downloads the same file again.",
     ),
     _rule(
         "no_template",
-        "config",
+        _CONFIG,
         r"no such file or directory|could not parse template|Failed to initialize build",
         "Packer could not read the template or a file it names: check the path.",
     ),
     _rule(
         "hcl_syntax",
-        "config",
+        _CONFIG,
         r"Argument or block definition required|Invalid expression|Unclosed configuration block|"
         r"Invalid block definition|failed to parse HCL|Unsupported attribute|Invalid reference|"
         r"Error parsing JSON|Error: .*\n\n\s+on .* line \d+",
@@ -225,7 +231,7 @@ RULES: tuple[Rule, ...] = (
     ),
     _rule(
         "multiple_errors",
-        "config",
+        _CONFIG,
         r"\d+ error\(s\) occurred",
         "The configuration has errors: fix each one listed, then validate again.",
     ),
@@ -233,8 +239,7 @@ RULES: tuple[Rule, ...] = (
 
 # `packer fmt -check` says "unformatted" with exit status 3 and names only the files.
 _FMT_UNFORMATTED = Classification(
-    1,
-    "config",
+    ExitClass.CONFIG,
     "fmt_check",
     "Files are not in canonical format: run `hybridcore-packer fmt PATH` and commit the result.",
 )
@@ -256,12 +261,12 @@ def _line_at(text: str, index: int, limit: int = 300) -> str:
 def classify(command: str, packer_exit_code: int, text: str) -> Classification:
     """Class of a finished Packer run from its exit status and output text."""
     if packer_exit_code == 0:
-        return Classification(0, "ok", "ok", None)
+        return Classification(ExitClass.OK, "ok", None)
     if command == "fmt" and packer_exit_code == 3:
         return _FMT_UNFORMATTED
     for rule in RULES:
         match = rule.pattern.search(text)
         if match:
             evidence = _line_at(text, match.start())
-            return Classification(rule.exit_code, rule.klass, rule.name, rule.remediation, evidence)
-    return Classification(1, "config", "unrecognised_failure", _UNKNOWN_HINT)
+            return Classification(rule.exit_class, rule.name, rule.remediation, evidence)
+    return Classification(ExitClass.CONFIG, "unrecognised_failure", _UNKNOWN_HINT)

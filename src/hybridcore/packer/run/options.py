@@ -12,6 +12,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from hybridcore.packer.base.errors import HybridcoreError
+from hybridcore.packer.base.exit_class import ExitClass
 
 __all__ = [
     "ON_ERROR_CHOICES",
@@ -32,7 +33,7 @@ _VARIABLE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_\-]*")
 
 
 def _config_error(message: str, remediation: str, rule: str = "invalid_option") -> HybridcoreError:
-    return HybridcoreError(message, exit_code=1, rule=rule, remediation=remediation)
+    return HybridcoreError(message, klass=ExitClass.CONFIG, rule=rule, remediation=remediation)
 
 
 def check_build_names(names: Iterable[str], flag: str) -> tuple[str, ...]:

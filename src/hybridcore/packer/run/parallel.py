@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 
 from hybridcore.logs import command_context, get_logger
 from hybridcore.packer.base.errors import HybridcoreError
+from hybridcore.packer.base.exit_class import ExitClass
 from hybridcore.packer.base.result import RunResult
 from hybridcore.packer.base.timestamps import rfc3339
 from hybridcore.packer.run.runner import Invocation, RunContext, run_invocation
@@ -33,23 +34,22 @@ _CANCELLED_HINT = (
 def _not_run(
     invocation: Invocation,
     *,
-    exit_code: int = 2,
+    klass: ExitClass = ExitClass.TRANSIENT,
     rule: str = "cancelled",
     remediation: str = _CANCELLED_HINT,
 ) -> RunResult:
     """The result of a build whose packer process never ran."""
     now = rfc3339(datetime.now(UTC))
-    klass = {1: "config", 2: "transient", 3: "security"}[exit_code]
     return RunResult(
         label=invocation.label,
         target=invocation.target,
         argv=invocation.argv,
-        exit_code=exit_code,
-        classification=klass,  # type: ignore[arg-type]
+        exit_code=klass.code,
+        classification=klass.name,  # type: ignore[arg-type]
         rule=rule,
         evidence=None,
         remediation=remediation,
-        retryable=exit_code == 2,
+        retryable=klass.retryable,
         attempts=0,
         packer_exit_code=None,
         stdout="",
@@ -79,7 +79,7 @@ def _run_one(
             run = run_invocation(context, invocation)
     except HybridcoreError as error:
         run = _not_run(
-            invocation, exit_code=error.exit_code, rule=error.rule, remediation=error.remediation
+            invocation, klass=error.klass, rule=error.rule, remediation=error.remediation
         )
     if fail_fast and run.exit_code != 0 and not context.stopper.requested.is_set():
         log.warning("%s failed and --fail-fast is set: stopping the other builds", run.label)

@@ -34,7 +34,7 @@ from hybridcore.packer.run.descendants import (
     new_run_token,
     stop_descendants,
 )
-from hybridcore.packer.run.stream import Tail, read_blocks, render_with_kind
+from hybridcore.packer.run.stream import Tail, read_blocks, render_with_kind, unescape_ui
 from hybridcore.redaction.engine import Redactor
 
 __all__ = ["ProcessOutcome", "Stopper", "run_process"]
@@ -126,7 +126,8 @@ class _Pump(threading.Thread):
 
     def _pick(self, block: str) -> None:
         if ",ui,error," in block:
-            self.errors.add("\n".join(_MR_ERROR.findall(block)))
+            # decoded, so the evidence is one line as Packer printed it, not "...\\n\\n..."
+            self.errors.add(unescape_ui("\n".join(_MR_ERROR.findall(block))))
         if ",artifact," in block:
             self.artifacts += _MR_ARTIFACT.findall(block)
 

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from hybridcore.logs import LOG_FILE_NAME, get_logger
 from hybridcore.packer.base.errors import HybridcoreError
+from hybridcore.packer.base.exit_class import ExitClass
 from hybridcore.packer.base.result import Artifact, RunResult
 from hybridcore.packer.base.settings import Settings
 from hybridcore.packer.base.timestamps import rfc3339
@@ -31,38 +32,33 @@ MAX_ATTEMPTS = 2
 log = get_logger("packer")
 
 _INTERRUPTED = Classification(
-    2,
-    "transient",
+    ExitClass.TRANSIENT,
     "interrupted",
     "The run was interrupted (Ctrl-C or SIGTERM) and Packer was asked to clean up; run the "
     "command again when ready. Check the cloud console for resources a forced kill may leave.",
 )
 _UNSCRUBBED = Classification(
-    3,
-    "security",
+    ExitClass.SECURITY,
     "raw_log_unscrubbed",
     "Packer's debug log could not be written through the scrubber, so it is incomplete "
     "and must not be trusted: make the log directory writable (and check free disk space), "
     "then run again.",
 )
 _TIMED_OUT = Classification(
-    2,
-    "transient",
+    ExitClass.TRANSIENT,
     "timeout",
     "The command did not finish within --timeout (one bound for the whole command, retry "
     "included); a slow mirror or API retries well. If it repeats, raise --timeout or look "
     "in the raw log for the step that hangs.",
 )
 _DISK_FULL = Classification(
-    2,
-    "transient",
+    ExitClass.TRANSIENT,
     "disk_full",
     "No space left for the logs of this run, so it was stopped: free space on the runner "
     "(`hybridcore-packer retention purge`) or run on another runner.",
 )
 _KILLED = Classification(
-    2,
-    "transient",
+    ExitClass.TRANSIENT,
     "packer_killed",
     "Packer was killed by a signal it did not expect (the OOM killer or a preempted runner "
     "does this): check the runner's memory and logs (dmesg); a retry usually succeeds.",
@@ -188,7 +184,7 @@ def _attempt_in(
         except OSError as exc:
             raise HybridcoreError(
                 f"could not start {inv.argv[0]}: {exc.strerror}.",
-                exit_code=1,
+                klass=ExitClass.CONFIG,
                 rule="packer_not_runnable",
                 remediation="Check that --packer names an executable file you may run.",
             ) from exc
@@ -236,7 +232,7 @@ def run_invocation(context: RunContext, inv: Invocation) -> RunResult:
             verdict = _DISK_FULL if outcome.disk_full else _UNSCRUBBED
         stopping = outcome.interrupted or context.stopper.requested.is_set()
         out_of_time = context.deadline is not None and time.monotonic() >= context.deadline
-        if verdict.klass != "transient" or stopping or out_of_time or attempt == MAX_ATTEMPTS:
+        if not verdict.retryable or stopping or out_of_time or attempt == MAX_ATTEMPTS:
             break
         log.warning(
             "transient failure (%s): retrying once", verdict.rule, extra={"prefix": inv.label}
@@ -252,7 +248,7 @@ def run_invocation(context: RunContext, inv: Invocation) -> RunResult:
             context.ledger.note(destination, counts)
 
     remediation = verdict.remediation
-    if verdict.klass == "transient" and attempt > 1:
+    if verdict.retryable and attempt > 1:
         remediation = f"Failed {attempt} times; escalate. {remediation}"
     return RunResult(
         label=inv.label,

@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from hybridcore.redaction.credential_shapes import PemTracker
 from hybridcore.redaction.engine import Redactor
 
-__all__ = ["Tail", "read_blocks", "render_machine_readable", "render_with_kind"]
+__all__ = ["Tail", "read_blocks", "render_machine_readable", "render_with_kind", "unescape_ui"]
 
 CHUNK = 1 << 16
 MAX_LINE = 1 << 20
@@ -150,10 +150,15 @@ def render_with_kind(block: str) -> tuple[str, bool]:
         if block.count(",ui,") <= block.count("\n"):  # not only UI lines
             text = _MR_DATA_LINE.sub("", text)
         text = _MR_UI_PREFIX.sub("\n", text)
-    text = text[1:].rstrip("\n")
+    return unescape_ui(text[1:].rstrip("\n")), plain
+
+
+def unescape_ui(text: str) -> str:
+    """A `-machine-readable` UI message as Packer shows it: its escaped commas and
+    line breaks (``%!(PACKER_COMMA)``, ``\\n``) restored."""
     if _MR_COMMA in text:
         text = text.replace(_MR_COMMA, ",")
-    return (text.replace("\\n", "\n") if "\\n" in text else text), plain
+    return text.replace("\\n", "\n") if "\\n" in text else text
 
 
 class Tail:

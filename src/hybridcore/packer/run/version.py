@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from hybridcore.packer.base.errors import HybridcoreError
+from hybridcore.packer.base.exit_class import ExitClass
 from hybridcore.packer.store.state_files import atomic_write_json
 
 __all__ = ["PackerBinary", "locate_packer", "version_cache"]
@@ -42,7 +43,7 @@ def version_cache(workdir: Path) -> Path:
 def _not_found(what: str) -> HybridcoreError:
     return HybridcoreError(
         f"packer executable not found: {what}.",
-        exit_code=1,
+        klass=ExitClass.CONFIG,
         rule="packer_not_found",
         remediation=(
             "Install Packer (e.g. `apt-get install packer`) or point --packer / "

@@ -26,6 +26,7 @@ from hybridcore.packer.base.artifact_record import (
     Provenance,
 )
 from hybridcore.packer.base.errors import HybridcoreError, disk_full_error, is_disk_full
+from hybridcore.packer.base.exit_class import ExitClass
 from hybridcore.packer.base.input_files import read_input_text
 from hybridcore.packer.base.result import Artifact
 from hybridcore.packer.base.timestamps import rfc3339
@@ -103,7 +104,7 @@ def records_from_manifest(
     if not isinstance(builds, list):
         raise HybridcoreError(
             "not a Packer manifest: it has no `builds` list.",
-            exit_code=1,
+            klass=ExitClass.CONFIG,
             rule="invalid_manifest",
             remediation="Pass the JSON file written by Packer's `manifest` post-processor.",
         )
@@ -239,7 +240,7 @@ class ArtifactRegistry:
                 raise disk_full_error(self.root, exc) from exc
             raise HybridcoreError(
                 f"could not write artifact records under {self.root}: {exc.strerror}.",
-                exit_code=1,
+                klass=ExitClass.CONFIG,
                 rule="record_write_failed",
                 remediation="Make --workdir writable (and its artifacts/ a directory) and "
                 "check free disk space; the result lists what was not recorded.",
@@ -276,7 +277,7 @@ class ArtifactRegistry:
         except (OSError, ValueError) as exc:
             raise HybridcoreError(
                 f"artifact record file {path} cannot be read: {exc}.",
-                exit_code=3,
+                klass=ExitClass.SECURITY,
                 rule="record_unreadable",
                 remediation="The file was edited or damaged: restore it from version control "
                 "or a backup; the tool never writes a partial file.",
@@ -284,7 +285,7 @@ class ArtifactRegistry:
         if not isinstance(data, dict):
             raise HybridcoreError(
                 f"artifact record file {path} is not a JSON object.",
-                exit_code=3,
+                klass=ExitClass.SECURITY,
                 rule="record_unreadable",
                 remediation="Restore the file from version control or a backup.",
             )
@@ -298,7 +299,7 @@ class ArtifactRegistry:
             raise HybridcoreError(
                 f"artifact record file {path} does not match the record schema: "
                 f"{str(exc).splitlines()[0]}.",
-                exit_code=3,
+                klass=ExitClass.SECURITY,
                 rule="record_unreadable",
                 remediation="Restore the file from version control or a backup.",
             ) from exc
@@ -310,18 +311,18 @@ def import_manifest(
     """Records for every entry of an existing Packer manifest; with `write`, stored in
     ``<workdir>/artifacts/`` (history kept), so old builds join the registry."""
     try:
-        manifest = json.loads(read_input_text(file, what="Packer manifest"))
+        manifest = json.loads(read_input_text(file, what="manifest file"))
     except ValueError as exc:
         raise HybridcoreError(
             f"manifest file '{file}' is not readable JSON: {exc}.",
-            exit_code=1,
+            klass=ExitClass.CONFIG,
             rule="invalid_manifest",
             remediation="Pass the JSON file written by Packer's `manifest` post-processor.",
         ) from exc
     if not isinstance(manifest, Mapping):
         raise HybridcoreError(
             f"manifest file '{file}' is not a Packer manifest (not a JSON object).",
-            exit_code=1,
+            klass=ExitClass.CONFIG,
             rule="invalid_manifest",
             remediation="Pass the JSON file written by Packer's `manifest` post-processor.",
         )

@@ -22,6 +22,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from hybridcore.packer.base.errors import HybridcoreError
+from hybridcore.packer.base.exit_class import ExitClass
 from hybridcore.packer.store.hashing import HashCache, hash_files
 from hybridcore.packer.store.state_files import atomic_write_json, safe_name
 
@@ -146,7 +147,7 @@ def manifest_path(workdir: Path, build: str) -> Path:
 def _tampered(path: Path, why: str) -> HybridcoreError:
     return HybridcoreError(
         f"hash manifest {path} {why}: it was edited or damaged after the tool wrote it.",
-        exit_code=3,
+        klass=ExitClass.SECURITY,
         rule="hash_manifest_tampered",
         remediation="Do not publish: find out who changed the file, restore it from a trusted "
         "copy or rebuild the image so the tool writes a new one.",

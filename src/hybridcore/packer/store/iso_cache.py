@@ -34,6 +34,7 @@ from filelock import FileLock, Timeout
 
 from hybridcore.logs import get_logger
 from hybridcore.packer.base.errors import HybridcoreError
+from hybridcore.packer.base.exit_class import ExitClass
 from hybridcore.packer.store.state_files import atomic_write_json
 
 __all__ = ["INDEX_NAME", "CacheReport", "FetchedIso", "IsoSource", "PurgedIso", "SharedIsoCache"]
@@ -148,7 +149,7 @@ class SharedIsoCache:
         except Timeout as exc:
             raise HybridcoreError(
                 f"the ISO cache {self.root} stayed locked for {self.lock_timeout} s.",
-                exit_code=2,
+                klass=ExitClass.TRANSIENT,
                 rule="cache_locked",
                 remediation="Another run is fetching into the same --cache-dir; wait for it, "
                 "or give this run its own --cache-dir.",
@@ -156,7 +157,7 @@ class SharedIsoCache:
         except PermissionError as exc:
             raise HybridcoreError(
                 f"cannot manage the ISO cache {self.root}: {exc.strerror}.",
-                exit_code=1,
+                klass=ExitClass.CONFIG,
                 rule="cache_dir",
                 remediation="Choose a --cache-dir this user owns, or build with --no-cache.",
             ) from exc
@@ -318,7 +319,7 @@ class SharedIsoCache:
             url, actual = mismatches[0]
             raise HybridcoreError(
                 f"the ISO from {url} has {kind} {actual}, but the template says {expected}.",
-                exit_code=1,
+                klass=ExitClass.CONFIG,
                 rule="iso_checksum",
                 remediation="Fix iso_checksum (or iso_url) in the template or var file; "
                 "nothing was kept in the cache.",
@@ -327,7 +328,7 @@ class SharedIsoCache:
         detail = "; ".join(f"{url}: {exc}" for url, exc in failures)
         raise HybridcoreError(
             f"could not download the ISO for {checksum}: {detail}.",
-            exit_code=1 if config else 2,
+            klass=ExitClass.CONFIG if config else ExitClass.TRANSIENT,
             rule="iso_download",
             remediation="Check iso_url/iso_urls: the server has no such file."
             if config

@@ -18,6 +18,7 @@ from typing import Any
 from filelock import FileLock
 
 from hybridcore.packer.base.errors import HybridcoreError
+from hybridcore.packer.base.exit_class import ExitClass
 from hybridcore.packer.base.timestamps import rfc3339
 from hybridcore.packer.store.state_files import atomic_write_json, safe_name
 
@@ -47,7 +48,7 @@ def retention_policy(keep_days: int | None, environ: Mapping[str, str]) -> dict[
         if not text.isdigit():
             raise HybridcoreError(
                 f"HYBRIDCORE_LOG_MAX_DAYS={text!r} is not a whole number of days.",
-                exit_code=1,
+                klass=ExitClass.CONFIG,
                 rule="invalid_option",
                 remediation="Set HYBRIDCORE_LOG_MAX_DAYS to a number of days, e.g. 7.",
             )
@@ -57,7 +58,7 @@ def retention_policy(keep_days: int | None, environ: Mapping[str, str]) -> dict[
     if days < 0:
         raise HybridcoreError(
             f"--log-keep {days}: a negative number of days.",
-            exit_code=1,
+            klass=ExitClass.CONFIG,
             rule="invalid_option",
             remediation="Keep raw logs 0 or more days (0: purge at the next retention run).",
         )
@@ -111,7 +112,7 @@ def _existing_runs(path: Path) -> Sequence[Any]:
     except (OSError, ValueError) as exc:
         raise HybridcoreError(
             f"log summary {path} cannot be read: {exc}.",
-            exit_code=3,
+            klass=ExitClass.SECURITY,
             rule="summary_unreadable",
             remediation="The file was edited or damaged: restore it from a backup; the "
             "tool never writes a partial file.",

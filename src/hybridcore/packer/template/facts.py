@@ -19,9 +19,10 @@ from pathlib import Path
 from typing import Any
 
 from hybridcore.packer.base.errors import HybridcoreError
+from hybridcore.packer.base.exit_class import ExitClass
 from hybridcore.packer.base.input_files import read_input_text
 from hybridcore.packer.template.hcl_eval import labelled, unquote
-from hybridcore.packer.template.hcl_parse import parse_hcl
+from hybridcore.packer.template.hcl_parse import HclSyntaxError, parse_hcl
 
 __all__ = [
     "Targets",
@@ -91,7 +92,7 @@ def resolve_targets(targets: Targets, cwd: Path) -> list[Path]:
     if not items:
         raise HybridcoreError(
             "no template path given.",
-            exit_code=1,
+            klass=ExitClass.CONFIG,
             rule="target_missing",
             remediation="Name a .pkr.hcl file or a directory.",
         )
@@ -100,7 +101,7 @@ def resolve_targets(targets: Targets, cwd: Path) -> list[Path]:
         if not (cwd / path).exists():
             raise HybridcoreError(
                 f"template path '{path}' does not exist.",
-                exit_code=1,
+                klass=ExitClass.CONFIG,
                 rule="target_missing",
                 remediation="Pass an existing .pkr.hcl file or a directory holding .pkr.hcl "
                 "files (relative paths are taken from the current directory).",
@@ -176,8 +177,8 @@ def read_template(target: Path) -> TemplateInfo:
         text = read_input_text(path, what="template file")
         try:
             doc = parse_hcl(text)
-        except Exception as exc:  # python-hcl2 raises lark errors of many types
-            errors.append(f"{path}: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}")
+        except HclSyntaxError as exc:
+            errors.append(exc.at(path))
             fallback.update(_ENV_CALL.findall(text))
             continue
         variables.update(_variables(doc))
@@ -207,7 +208,7 @@ def toggle_variables(
         raise HybridcoreError(
             f"--provisioner {', '.join(unknown)}: the template declares no boolean variable "
             f"{', '.join(TOGGLE_PREFIX + name for name in unknown)}.",
-            exit_code=1,
+            klass=ExitClass.CONFIG,
             rule="unknown_provisioner_toggle",
             remediation='Declare `variable "enable_<name>" { type = bool }` in the template '
             "and use it to switch the provisioner; declared toggles: "

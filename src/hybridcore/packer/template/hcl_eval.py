@@ -16,9 +16,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from hybridcore.logs import get_logger
+from hybridcore.logs import ONCE, get_logger
 from hybridcore.packer.base.input_files import read_input_text
-from hybridcore.packer.template.hcl_parse import parse_hcl
+from hybridcore.packer.template.hcl_parse import HclSyntaxError, parse_hcl
 
 __all__ = [
     "Scope",
@@ -122,9 +122,12 @@ def _load_hcl(path: Path) -> dict[str, Any] | None:
     text = read_input_text(path, what="template or var file")
     try:
         doc = parse_hcl(text)
-    except Exception as exc:  # OSError or one of lark's many error types
+    except HclSyntaxError as exc:
+        log.warning("%s; its inputs are not evaluated", exc.at(path), extra=ONCE)
+        return None
+    except Exception as exc:  # one of lark's many other error types
         first = (str(exc).splitlines() or [type(exc).__name__])[0]
-        log.warning("%s: not evaluated (%s)", path, first)
+        log.warning("%s: not evaluated (%s)", path, first, extra=ONCE)
         return None
     return doc if isinstance(doc, dict) else None
 
@@ -134,7 +137,7 @@ def _var_file_values(path: Path) -> dict[str, _Value]:
         try:
             data = json.loads(read_input_text(path, what="var file"))
         except ValueError as exc:
-            log.warning("%s: not evaluated (%s)", path, exc)
+            log.warning("%s: not evaluated (%s)", path, exc, extra=ONCE)
             return {}
         return (
             {str(k): _Value(v, literal=True) for k, v in data.items()}

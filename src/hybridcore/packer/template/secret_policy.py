@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from hybridcore.packer.base.errors import HybridcoreError
+from hybridcore.packer.base.exit_class import ExitClass
 from hybridcore.packer.base.input_files import read_input_text
 from hybridcore.packer.template.facts import TemplateInfo
 from hybridcore.packer.template.hcl_parse import parse_hcl
@@ -71,7 +72,7 @@ def check_command_line_vars(names: Iterable[str], template: TemplateInfo | None)
             raise HybridcoreError(
                 f"refusing --var {name}=...: the variable {reason}, and secrets must never "
                 "be put on a command line.",
-                exit_code=3,
+                klass=ExitClass.SECURITY,
                 rule="secret_on_command_line",
                 remediation=_HINT,
             )
@@ -92,7 +93,7 @@ def collect_secrets(
         if name not in environ:
             raise HybridcoreError(
                 f"--secret-env {name}: the variable is not set in the environment.",
-                exit_code=1,
+                klass=ExitClass.CONFIG,
                 rule="secret_env_missing",
                 remediation=f"Export {name} before running, or drop --secret-env {name}.",
             )
@@ -130,7 +131,7 @@ def check_stored_credentials(templates: Iterable[TemplateInfo], var_files: Itera
                 raise HybridcoreError(
                     f"the sensitive variable {variable.name} has a plain-text default in the "
                     "template: a credential must not be stored in a template.",
-                    exit_code=3,
+                    klass=ExitClass.SECURITY,
                     rule="plaintext_credential",
                     remediation=_HINT,
                 )
@@ -142,14 +143,14 @@ def check_stored_credentials(templates: Iterable[TemplateInfo], var_files: Itera
                 raise HybridcoreError(
                     f"var file '{path}' holds a value for {name} and other users may read it "
                     f"(mode {oct(path.stat().st_mode & 0o777)}).",
-                    exit_code=3,
+                    klass=ExitClass.SECURITY,
                     rule="var_file_readable",
                     remediation=f"Remove the credential from {path} (rotate it: others could "
                     "read it) and pass it as an environment variable. " + _HINT,
                 )
             raise HybridcoreError(
                 f"var file '{path}' holds a plain-text value for {name}, which is a secret.",
-                exit_code=3,
+                klass=ExitClass.SECURITY,
                 rule="plaintext_credential",
                 remediation=f"Remove it from {path}. " + _HINT,
             )
