@@ -1,10 +1,18 @@
 #!/usr/bin/env bash
-# Install everything the tests need, then lint, type-check and run the whole test suite
-# (unit tests and integration tests against the real packer binary).
+# Install everything the tests need, then lint, type-check and run the whole test suite:
+# unit tests and integration tests against Debian's Packer 1.6.6, then the integration
+# tests again against Packer 1.9.5 built from its Go module (scripts/install-packer.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/bootstrap.sh --test
-echo "packer: $(command -v packer) ($(packer version | head -n 1))"
+packer_166="$(scripts/install-packer.sh 1.6.6)"
+packer_195="$(scripts/install-packer.sh 1.9.5)"
+# The plugin example's qemu plugin makes its disk with a real qemu-img.
+if ! command -v qemu-img >/dev/null 2>&1; then
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends \
+    qemu-utils >/dev/null
+fi
 .venv/bin/ruff check src tests bench
 .venv/bin/ruff format --check src tests bench
 .venv/bin/mypy --strict src
@@ -17,4 +25,8 @@ if command -v npm >/dev/null 2>&1 && \
 else
   echo "test.sh: npm or @fission-ai/openspec unavailable: openspec validate not run" >&2
 fi
-exec .venv/bin/python -m pytest "$@"
+echo "test.sh: the whole suite with Packer 1.6.6 ($packer_166)"
+PATH="$(dirname "$packer_166"):$PATH" .venv/bin/python -m pytest "$@"
+echo "test.sh: the integration tests again with Packer 1.9.5 ($packer_195)"
+PATH="$(dirname "$packer_195"):$PATH" .venv/bin/python -m pytest -m integration "$@" tests/integration
+echo "test.sh: Packer versions tested: 1.6.6, 1.9.5"

@@ -93,3 +93,15 @@ def write_template(directory: Path, text: str, name: str = "main.pkr.hcl") -> Pa
     path = directory / name
     path.write_text(textwrap.dedent(text))
     return path
+
+
+def packer_on_path_version() -> str:
+    """The version of the `packer` on PATH the integration tests run (e.g. "1.9.5")."""
+    import shutil
+    import subprocess
+
+    found = shutil.which("packer")
+    if found is None:
+        return "none"
+    first = subprocess.run([found, "version"], capture_output=True, text=True).stdout
+    return first.split()[1].lstrip("v") if first.startswith("Packer v") else "unknown"

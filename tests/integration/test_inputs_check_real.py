@@ -14,6 +14,8 @@ from typing import Any
 
 import pytest
 
+from tests.conftest import packer_on_path_version
+
 pytestmark = pytest.mark.integration
 
 CLI = [sys.executable, "-m", "hybridcore.cli"]
@@ -126,7 +128,7 @@ def test_build_writes_hash_manifests_and_drift_is_clean(example: Path) -> None:
         assert manifest["schema_version"] == "1.0"
         assert manifest["build"] == build
         assert manifest["command_id"] == result["command_id"]
-        assert manifest["packer_version"] == result["packer_version"] == "1.6.6"
+        assert manifest["packer_version"] == result["packer_version"] == packer_on_path_version()
         assert manifest["created_at"]
         assert "git_sha" in manifest
         assert manifest["previous"] is None

@@ -111,7 +111,23 @@ def _parser() -> argparse.ArgumentParser:
         metavar="SECONDS",
         help="kill packer this long after asking it to stop (default 120)",
     )
+    parser.add_argument(
+        "--plugin-dir",
+        default=None,
+        metavar="DIR",
+        help="Packer's plugin directory (default: WORKDIR/state/packer/plugins)",
+    )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    init = commands.add_parser("init", help="install the plugins templates require")
+    init.add_argument("--upgrade", action="store_true", help="install newer matching versions")
+    init.add_argument(
+        "--plugin-mirror",
+        default=None,
+        metavar="DIR",
+        help="install offline from this local mirror (checksums verified)",
+    )
+    init.add_argument("paths", nargs="+", metavar="PATH")
 
     fmt = commands.add_parser("fmt", help="packer fmt")
     fmt.add_argument("--check", action="store_true")
@@ -122,6 +138,11 @@ def _parser() -> argparse.ArgumentParser:
     validate = commands.add_parser("validate", help="packer validate")
     _selection(validate)
     validate.add_argument("--syntax-only", action="store_true")
+    validate.add_argument(
+        "--evaluate-datasources",
+        action="store_true",
+        help="evaluate data sources while validating (Packer >= 1.8.5)",
+    )
     validate.add_argument("paths", nargs="+", metavar="PATH")
 
     build = commands.add_parser("build", help="packer build")
@@ -444,13 +465,23 @@ def _run(args: argparse.Namespace) -> Result:
             remediation="Make --workdir an existing, writable directory with free space.",
         ) from exc
     shared = _settings(args, command_id)
+    if args.command == "init":
+        return packer.init(
+            args.paths, upgrade=args.upgrade, plugin_mirror=args.plugin_mirror, **shared
+        )
     if args.command == "fmt":
         return packer.fmt(
             args.paths, check=args.check, recursive=args.recursive, diff=args.diff, **shared
         )
     selection = _selection_args(args)
     if args.command == "validate":
-        return packer.validate(args.paths, syntax_only=args.syntax_only, **selection, **shared)
+        return packer.validate(
+            args.paths,
+            syntax_only=args.syntax_only,
+            evaluate_datasources=args.evaluate_datasources,
+            **selection,
+            **shared,
+        )
     with progress_display(PROG, live=bool(args.parallel) and sys.stderr.isatty()) as shown:
         result: Result = packer.build(
             args.paths,
@@ -480,6 +511,7 @@ def _settings(args: argparse.Namespace, command_id: str | None = None) -> Settin
         "timeout": args.timeout,
         "kill_after": args.kill_after,
         "command_id": command_id,
+        "plugin_dir": args.plugin_dir,
     }
 
 

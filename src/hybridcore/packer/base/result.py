@@ -22,7 +22,7 @@ SCHEMA_VERSION: Literal["1.0"] = "1.0"
 
 # The names of `ExitClass` a command can end in ("drift" is drift/verify's own).
 Classification = Literal["ok", "config", "transient", "security", "internal"]
-Command = Literal["fmt", "validate", "build"]
+Command = Literal["init", "fmt", "validate", "build"]
 
 
 class _Model(BaseModel):

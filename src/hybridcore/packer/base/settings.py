@@ -22,7 +22,8 @@ class SettingsArgs(TypedDict, total=False):
     $HYBRIDCORE_PACKER_BIN, else packer on PATH); `cwd`: where relative paths start
     (default: the current directory); `timeout`: seconds for the whole command;
     `kill_after`: seconds between asking Packer to stop and killing it; `command_id`: to
-    choose the id (default: a new one).
+    choose the id (default: a new one); `plugin_dir`: the plugin directory Packer gets as
+    PACKER_PLUGIN_PATH (default: ``<workdir>/state/packer/plugins``).
     """
 
     workdir: str | os.PathLike[str] | None
@@ -32,6 +33,7 @@ class SettingsArgs(TypedDict, total=False):
     timeout: float | None
     kill_after: float
     command_id: str | None
+    plugin_dir: str | os.PathLike[str] | None
 
 
 def new_command_id() -> str:
@@ -51,6 +53,7 @@ class Settings:
     packer: str | None = None
     timeout: float | None = None
     kill_after: float = 120.0
+    plugin_dir: Path | None = None
 
     @classmethod
     def of(cls, **args: Unpack[SettingsArgs]) -> Settings:
@@ -65,7 +68,13 @@ class Settings:
             packer=args.get("packer"),
             timeout=args.get("timeout"),
             kill_after=args.get("kill_after", 120.0),
+            plugin_dir=base / plugin_dir if (plugin_dir := args.get("plugin_dir")) else None,
         )
+
+    @property
+    def plugins(self) -> Path:
+        """The plugin directory every packer run of this workdir shares."""
+        return self.plugin_dir or self.workdir / "state" / "packer" / "plugins"
 
     @property
     def log_dir(self) -> Path:

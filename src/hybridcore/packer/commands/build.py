@@ -26,6 +26,7 @@ from hybridcore.packer.commands._build_steps import (
     serial_invocations,
 )
 from hybridcore.packer.commands._command import Command, execute
+from hybridcore.packer.commands._plugins import check_plugins_installed
 from hybridcore.packer.commands._prepare import Prepared, check_var_files, prepare
 from hybridcore.packer.commands._skip_unchanged import (
     InputsPlan,
@@ -201,6 +202,7 @@ def build(
         command.retention = retention_policy(log_keep_days, environ)
         cache = version_cache(command.settings.workdir)
         command.packer = binary = locate_packer(command.settings.packer, cache=cache)
+        check_plugins_installed(command.settings, prepared.paths, binary, environ)
         context = command.context(binary, environ)
         inputs = _inputs(command, context, prepared, options, plan)
         remaining = _remaining(options, inputs)

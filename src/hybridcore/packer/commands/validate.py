@@ -10,6 +10,7 @@ from typing_extensions import Unpack
 from hybridcore.packer.base.result import Result
 from hybridcore.packer.base.settings import Settings, SettingsArgs
 from hybridcore.packer.commands._command import Command, execute
+from hybridcore.packer.commands._plugins import check_plugins_installed
 from hybridcore.packer.commands._prepare import check_var_files, prepare
 from hybridcore.packer.run.argv import validate_argv
 from hybridcore.packer.run.options import ValidateOptions, check_build_names
@@ -28,6 +29,7 @@ def validate(
     only: Iterable[str] = (),
     except_: Iterable[str] = (),
     syntax_only: bool = False,
+    evaluate_datasources: bool = False,
     secrets: Iterable[str] = (),
     **settings: Unpack[SettingsArgs],
 ) -> Result:
@@ -44,9 +46,11 @@ def validate(
             only=check_build_names(only, "--only"),
             except_=check_build_names(except_, "--except"),
             syntax_only=syntax_only,
+            evaluate_datasources=evaluate_datasources,
         )
         cache = version_cache(command.settings.workdir)
         command.packer = binary = locate_packer(command.settings.packer, cache=cache)
+        check_plugins_installed(command.settings, prepared.paths, binary, environ)
         invocations = [
             Invocation(
                 label=run_label(path, options.only),

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from hybridcore.packer.base.exit_class import ExitClass
 
-__all__ = ["RULES", "Classification", "Rule", "classify"]
+__all__ = ["INIT_RULES", "RULES", "Classification", "Rule", "classify"]
 
 _SECURITY, _TRANSIENT, _CONFIG = ExitClass.SECURITY, ExitClass.TRANSIENT, ExitClass.CONFIG
 
@@ -258,13 +258,51 @@ def _line_at(text: str, index: int, limit: int = 300) -> str:
     return text[start : min(end, start + limit)].strip()
 
 
+_PLUGIN_SOURCE = (
+    " Or install offline from a local mirror: `hybridcore-packer init --plugin-mirror DIR` "
+    "(scripts/plugin-mirror.sh builds one)."
+)
+
+# `packer init` talks to GitHub's API for every required plugin: its failures first.
+INIT_RULES: tuple[Rule, ...] = (
+    _rule(
+        "plugin_checksum_mismatch",
+        _SECURITY,
+        r"checksums? (did not|didn't|does not) match|ChecksumError",
+        "A downloaded plugin does not match its published checksum: do not use it; check "
+        "for a proxy that alters downloads, then run init again.",
+    ),
+    _rule(
+        "plugin_version_unmet",
+        _CONFIG,
+        r"no release version found|no plugin(s)? found matching",
+        "No release of the plugin meets the template's version constraint: change the "
+        "constraint in required_plugins.",
+    ),
+    _rule(
+        "plugin_rate_limited",
+        _TRANSIENT,
+        r"rate limit",
+        "GitHub's API rate limit stopped `packer init`: export PACKER_GITHUB_API_TOKEN (a "
+        "token lifts the limit) and retry." + _PLUGIN_SOURCE,
+    ),
+    _rule(
+        "plugin_download",
+        _TRANSIENT,
+        r'Failed getting the "[^"]+" plugin',
+        "`packer init` could not download a plugin (network or GitHub): retry, or set "
+        "PACKER_GITHUB_API_TOKEN if GitHub throttles this runner." + _PLUGIN_SOURCE,
+    ),
+)
+
+
 def classify(command: str, packer_exit_code: int, text: str) -> Classification:
     """Class of a finished Packer run from its exit status and output text."""
     if packer_exit_code == 0:
         return Classification(ExitClass.OK, "ok", None)
     if command == "fmt" and packer_exit_code == 3:
         return _FMT_UNFORMATTED
-    for rule in RULES:
+    for rule in (*INIT_RULES, *RULES) if command == "init" else RULES:
         match = rule.pattern.search(text)
         if match:
             evidence = _line_at(text, match.start())

@@ -11,6 +11,7 @@ variables), minus any Packer logging settings, plus what the tool decides:
 | CHECKPOINT_DISABLE | 1: no update check calls home                     |
 | PACKER_CACHE_DIR   | the cache directory                               |
 | PACKER_NO_COLOR    | 1: no ANSI colour codes in captured output        |
+| PACKER_PLUGIN_PATH | the workdir's shared plugin directory (`init`)    |
 | TMPDIR             | a private directory removed after the run: Packer |
 |                    | keeps an unscrubbed copy of its log and the       |
 |                    | provisioners' scripts there                       |
@@ -20,6 +21,7 @@ Secret values are set only here, never in argv. `os.environ` is never mutated.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -36,6 +38,7 @@ def child_environment(
     cache_dir: Path,
     secrets: Mapping[str, str],
     temp_dir: Path | None = None,
+    plugin_dir: Path | None = None,
 ) -> dict[str, str]:
     """A fresh dict for `subprocess.Popen(env=...)`."""
     env = {key: value for key, value in base.items() if key not in _DROPPED}
@@ -52,4 +55,7 @@ def child_environment(
     )
     if temp_dir is not None:
         env["TMPDIR"] = str(temp_dir)
+    if plugin_dir is not None:  # ours first; a caller's own plugin folders still count
+        given = [part for part in base.get("PACKER_PLUGIN_PATH", "").split(os.pathsep) if part]
+        env["PACKER_PLUGIN_PATH"] = os.pathsep.join([str(plugin_dir), *given])
     return env

@@ -88,6 +88,7 @@ class ValidateOptions:
     only: tuple[str, ...] = ()
     except_: tuple[str, ...] = ()
     syntax_only: bool = False
+    evaluate_datasources: bool = False
 
     def __post_init__(self) -> None:
         check_build_names(self.only, "--only")

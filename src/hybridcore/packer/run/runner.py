@@ -167,6 +167,7 @@ def _attempt_in(
             cache_dir=_cache_dir(context, inv, private),
             secrets=context.secret_env,
             temp_dir=private / "tmp",
+            plugin_dir=context.settings.plugins,
         )
         try:
             outcome = run_process(

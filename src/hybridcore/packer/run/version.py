@@ -32,8 +32,8 @@ class PackerBinary:
     def version_text(self) -> str:
         return ".".join(map(str, self.version))
 
-    def at_least(self, major: int, minor: int) -> bool:
-        return self.version[:2] >= (major, minor)
+    def at_least(self, major: int, minor: int, patch: int = 0) -> bool:
+        return self.version >= (major, minor, patch)
 
 
 def version_cache(workdir: Path) -> Path:
