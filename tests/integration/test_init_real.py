@@ -13,37 +13,11 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO
+from tests.conftest import PLUGIN, REPO
 
 pytestmark = pytest.mark.integration
 
 CLI = [sys.executable, "-m", "hybridcore.cli"]
-PLUGIN = Path("github.com/hashicorp/qemu/packer-plugin-qemu_v1.0.9_x5.0_linux_amd64")
-
-
-def _script(*argv: str) -> str:
-    done = subprocess.run(
-        [str(REPO / "scripts" / argv[0]), *argv[1:]],
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=1800,
-    )
-    return done.stdout.strip().splitlines()[-1] if done.stdout.strip() else ""
-
-
-@pytest.fixture(scope="session")
-def packer_195() -> str:
-    """Packer 1.9.5, built once (scripts/install-packer.sh reuses the cached binary)."""
-    return _script("install-packer.sh", "1.9.5")
-
-
-@pytest.fixture(scope="session")
-def mirror(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    directory = tmp_path_factory.mktemp("mirror")
-    _script("plugin-mirror.sh", str(directory))
-    assert (directory / PLUGIN).is_file()
-    return directory
 
 
 @pytest.fixture

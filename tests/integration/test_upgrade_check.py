@@ -10,7 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from hybridcore import packer
 from hybridcore.packer.commands.upgrade_check import upgrade_check
+from tests.conftest import REPO
 
 pytestmark = pytest.mark.integration
 
@@ -108,3 +110,61 @@ def test_cli_upgrade_check_writes_both_reports(example: Path, tmp_path: Path) ->
     assert proc.returncode == 0, proc.stderr
     assert (tmp_path / "reports" / "upgrade-check.md").read_text().strip()
     assert json.loads((tmp_path / "reports" / "upgrade-check.json").read_text())["exit_code"] == 0
+
+
+def _kinds(report: object) -> dict[tuple[str, str], tuple[str, str]]:
+    return {
+        (d.kind, d.detail): (d.before, d.after)
+        for d in report.differences  # type: ignore[attr-defined]
+    }
+
+
+def test_real_166_to_195_on_the_hybrid_example_changes_only_the_version(
+    tmp_path: Path, packer_195: str
+) -> None:
+    """docs/upgrades/1.6.6-to-1.9.5.md: nothing automation depends on changes here."""
+    shutil.copytree(REPO / "examples", tmp_path / "examples")
+    report = upgrade_check(
+        "examples/hybrid",
+        old_packer="/usr/bin/packer",
+        new_packer=packer_195,
+        var_files=["examples/hybrid/ci.pkrvars.hcl"],
+        workdir=tmp_path / "wd",
+        cwd=tmp_path,
+    )
+    assert (report.from_version, report.to_version) == ("1.6.6", "1.9.5")
+    assert _kinds(report) == {("packer version", "packer"): ("1.6.6", "1.9.5")}
+    assert report.exit_code == 0
+
+
+def test_real_166_to_195_on_the_plugin_example_finds_what_needs_sign_off(
+    tmp_path: Path, packer_195: str, mirror: Path
+) -> None:
+    shutil.copytree(
+        REPO / "examples", tmp_path / "examples", ignore=shutil.ignore_patterns("out-*")
+    )
+    plugins = tmp_path / "plugins"
+    installed = packer.init(
+        ["examples/plugins"],
+        plugin_mirror=mirror,
+        packer=packer_195,
+        workdir=tmp_path / "wd-init",
+        cwd=tmp_path,
+        plugin_dir=plugins,
+    )
+    assert installed.exit_code == 0, installed.message
+    report = upgrade_check(
+        "examples/plugins",
+        old_packer="/usr/bin/packer",
+        new_packer=packer_195,
+        workdir=tmp_path / "wd",
+        cwd=tmp_path,
+        plugin_dir=plugins,
+    )
+    kinds = _kinds(report)
+    assert kinds[("exit code", "validate")] == ("1 (config)", "0 (ok)")
+    assert kinds[("exit code", "build")] == ("1 (config)", "0 (ok)")
+    assert kinds[("builds", "builds")] == ("(none)", "qemu.appliance")
+    assert kinds[("builder ID", "qemu.appliance")] == ("(absent)", "transcend.qemu")
+    assert report.exit_code == 1
+    assert set(report.required_signoffs) >= {"platform team lead", "template owners"}

@@ -398,6 +398,7 @@ def _upgrade_check(args: argparse.Namespace) -> int:
         only=args.only,
         var_files=args.var_file,
         workdir=workdir / "upgrade-check",
+        plugin_dir=Path(args.plugin_dir) if args.plugin_dir else None,
     )
     markdown, data = report.write(Path(args.report_dir) if args.report_dir else workdir)
     if args.json:

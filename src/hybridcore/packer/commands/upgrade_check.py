@@ -226,8 +226,14 @@ def _smoke(
     var_files: Sequence[str],
     workdir: Path,
     cwd: Path | None,
+    plugin_dir: Path | None,
 ) -> list[Result]:
-    common: dict[str, Any] = {"packer": packer, "workdir": workdir, "cwd": cwd}
+    common: dict[str, Any] = {
+        "packer": packer,
+        "workdir": workdir,
+        "cwd": cwd,
+        "plugin_dir": plugin_dir,
+    }
     return [
         fmt([str(target)], check=True, **common),
         validate([str(target)], var_files=var_files, only=only, **common),
@@ -251,11 +257,14 @@ def upgrade_check(
     var_files: Sequence[str] = (),
     workdir: Path,
     cwd: Path | None = None,
+    plugin_dir: Path | None = None,
 ) -> UpgradeReport:
-    """Run the smoke suite with each binary and diff the fingerprints."""
+    """Run the smoke suite with each binary and diff the fingerprints; `plugin_dir` holds
+    the plugins a template requires (installed by `init`)."""
     sides = {}
     for label, packer in (("from", old_packer), ("to", new_packer)):
-        sides[label] = fingerprint(_smoke(target, packer, only, var_files, workdir / label, cwd))
+        results = _smoke(target, packer, only, var_files, workdir / label, cwd, plugin_dir)
+        sides[label] = fingerprint(results)
     return UpgradeReport(
         from_packer=old_packer,
         to_packer=new_packer,
