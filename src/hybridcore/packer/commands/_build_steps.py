@@ -30,6 +30,7 @@ from hybridcore.packer.store.iso_cache import CacheReport, IsoSource, SharedIsoC
 from hybridcore.packer.store.state_files import safe_name
 from hybridcore.packer.template.facts import TemplateInfo, selected_builds
 from hybridcore.packer.template.iso_sources import iso_sources
+from hybridcore.redaction.structured import scrub_data
 
 log = get_logger("packer")
 
@@ -222,5 +223,9 @@ def record_artifacts(
             finished_at=run.finished_at,
         )
         records += build_records(run.artifacts, _manifest_entries(run), provenance, digests)
+    records = [  # as data: a secret can never rename a record or break its file
+        ArtifactRecord.model_validate(scrub_data(record.model_dump(mode="json"), session.redactor))
+        for record in records
+    ]
     registry.append(records)
     return records

@@ -57,6 +57,7 @@ from hybridcore.packer.template.secret_policy import (
     collect_secrets,
 )
 from hybridcore.redaction.engine import Redactor
+from hybridcore.redaction.structured import scrub_data
 
 __all__ = ["build", "fmt", "new_command_id", "validate"]
 
@@ -220,10 +221,13 @@ class _Command:
             duration_s=round((finished_at - self.started_at).total_seconds(), 3),
             runs=self.runs,
         )
+        # scrubbed as data, so the --json output and result.json are the same valid JSON
+        counts: Counter[str] = Counter()
+        result = Result.model_validate(
+            scrub_data(result.model_dump(mode="json"), self.secrets.redactor, counts)
+        )
         try:
-            counts: Counter[str] = Counter()
-            text = self.secrets.redactor.scrub(result.to_json(), counts)
-            atomic_write_text(log_dir / "result.json", text)
+            atomic_write_text(log_dir / "result.json", result.to_json())
             self.ledger.note(log_dir / "result.json", counts)
             scrub_manifest = self.ledger.write(log_dir, self.command_id)
             if self.retention is not None:
@@ -234,6 +238,7 @@ class _Command:
                     policy=self.retention,
                     scrub_manifest=scrub_manifest,
                     result_path=result.result_path,
+                    redactor=self.secrets.redactor,
                 )
         except OSError as exc:
             log.error("could not store the result in %s: %s", log_dir, exc.strerror)

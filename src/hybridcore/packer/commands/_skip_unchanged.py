@@ -70,6 +70,7 @@ def plan_inputs(
         packer_version=packer_version,
         only=options.only,
         except_=options.except_,
+        redactor=session.redactor,
     )
     baselines = {build: load_hash_manifest(session.workdir, build) for build in current}
     drift = [compare(current[b], baselines[b]) for b in sorted(current)]

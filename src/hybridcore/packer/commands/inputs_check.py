@@ -103,6 +103,7 @@ def _current(
         only=tuple(only),
         except_=tuple(except_),
         full=full,
+        redactor=secret_set.redactor,
     )
     if not current:
         raise HybridcoreError(

@@ -28,7 +28,8 @@ from pathlib import Path
 from typing import IO
 
 from hybridcore.logs import get_logger
-from hybridcore.packer.run.stream import Tail, read_blocks, render_with_kind
+from hybridcore.packer.run.stream import Tail, read_raw_blocks, render_with_kind
+from hybridcore.redaction.credential_shapes import PemTracker
 from hybridcore.redaction.engine import Redactor
 
 __all__ = ["ProcessOutcome", "Stopper", "run_process"]
@@ -53,7 +54,7 @@ class ProcessOutcome:
     stdout_truncated: bool
     stderr_truncated: bool
     error_text: str
-    artifact_lines: list[tuple[str, str]]
+    artifact_lines: list[tuple[str, str]]  # NOT scrubbed: parse, then scrub as data
     started_at: datetime
     finished_at: datetime
     timed_out: bool = False
@@ -97,14 +98,16 @@ class _Pump(threading.Thread):
         self._stream.close()
 
     def run(self) -> None:
+        keys = PemTracker()
         try:
-            for block in read_blocks(self._stream.fileno(), self._redactor, counts=self.counts):
+            for raw in read_raw_blocks(self._stream.fileno(), self._redactor):
+                block = self._redactor.scrub(keys.cut(raw, self.counts), self.counts)
                 self.tail.add(block)
                 shown = block
                 if self._machine_readable and "," in block:
                     shown, plain = render_with_kind(block)
                     if not plain:
-                        self._pick(block)
+                        self._pick(block, raw)
                 if shown and log.isEnabledFor(self._level):
                     log.handle(self._record(shown))
         finally:
@@ -117,11 +120,11 @@ class _Pump(threading.Thread):
         record.__dict__.update(self._extra)
         return record
 
-    def _pick(self, block: str) -> None:
+    def _pick(self, block: str, raw: str) -> None:
         if ",ui,error," in block:
             self.errors.add("\n".join(_MR_ERROR.findall(block)))
-        if ",artifact," in block:
-            self.artifacts += _MR_ARTIFACT.findall(block)
+        if ",artifact," in raw:  # unscrubbed, so build names stay whole: scrubbed as data later
+            self.artifacts += _MR_ARTIFACT.findall(raw)
 
 
 class Stopper:

@@ -23,6 +23,7 @@ from hybridcore.packer.run.version import PackerBinary
 from hybridcore.packer.store.log_summaries import ScrubLedger
 from hybridcore.packer.store.state_files import atomic_write_text, safe_name
 from hybridcore.redaction.engine import Redactor
+from hybridcore.redaction.structured import scrub_data
 
 __all__ = ["Invocation", "Session", "run_invocation"]
 
@@ -253,7 +254,10 @@ def run_invocation(session: Session, inv: Invocation) -> RunResult:
         timed_out=outcome.timed_out,
         interrupted=outcome.interrupted,
         manifest_path=manifest_path,
-        artifacts=_real_paths(artifacts_from_lines(outcome.artifact_lines), inv.cwd),
+        artifacts=[
+            Artifact.model_validate(scrub_data(artifact.model_dump(), session.redactor))
+            for artifact in _real_paths(artifacts_from_lines(outcome.artifact_lines), inv.cwd)
+        ],
         log_paths=[p for p in log_paths if Path(p).exists()],
         workspace=str(inv.cwd) if inv.cwd else None,
         started_at=rfc3339(first_started_at),
