@@ -71,6 +71,14 @@ def _selection(parser: argparse.ArgumentParser) -> None:
         metavar="NAME",
         help="environment variable holding a secret: passed to Packer, redacted everywhere",
     )
+    parser.add_argument(
+        "--env-allow",
+        action="append",
+        default=None,
+        metavar="NAME",
+        help="pass Packer only these environment variables (repeatable), plus what Packer "
+        "needs and the secrets",
+    )
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -463,6 +471,7 @@ def _run(args: argparse.Namespace) -> Result:
             except_=args.except_,
             syntax_only=args.syntax_only,
             secrets=args.secret_env,
+            env_allow=args.env_allow,
             workdir=args.workdir,
             env=args.env,
             packer=args.packer,
@@ -498,6 +507,7 @@ def _build(
         use_cache=not args.no_cache,
         cache_dir=args.cache_dir,
         secrets=args.secret_env,
+        env_allow=args.env_allow,
         workdir=args.workdir,
         env=args.env,
         packer=args.packer,

@@ -54,6 +54,7 @@ from hybridcore.packer.template.secret_policy import (
     SecretSet,
     check_command_line_vars,
     check_stored_credentials,
+    check_weak_secrets,
     collect_secrets,
 )
 from hybridcore.redaction.engine import Redactor
@@ -134,6 +135,8 @@ class _Command:
         self.ledger = ScrubLedger()
         clean_stale_temp_files(self.workdir)
         self.retention: dict[str, Any] | None = None  # set by build: log summaries wanted
+        self.env_allow: tuple[str, ...] | None = None  # --env-allow: None passes everything
+        self.declared: frozenset[str] = frozenset()  # variables the templates declare
 
     def session(
         self,
@@ -158,6 +161,8 @@ class _Command:
             timeout=timeout,
             kill_after=kill_after,
             ledger=self.ledger,
+            env_allow=self.env_allow,
+            declared_vars=self.declared,
         )
 
     def run_all(self, session: Session, invocations: list[Invocation]) -> None:
@@ -212,6 +217,8 @@ class _Command:
             drift=self.drift,
             skipped=self.skipped,
             secrets=self.secrets.names,
+            inherited_secrets=self.secrets.inherited_names,
+            weak_secrets=list(self.secrets.weak),
             log_paths=[path for run in self.runs for path in run.log_paths],
             result_path=str(log_dir / "result.json"),
             workdir=str(self.workdir),
@@ -402,8 +409,16 @@ def _prepare(
     ]
     given = [state.cwd / path for path in var_files if (state.cwd / path).is_file()]
     check_stored_credentials(templates.values(), [*sorted(auto), *given])
+    state.declared = frozenset(merged.variables)
     state.secrets = collect_secrets(secrets, templates.values(), environ)
     register_redactor(state.secrets.redactor)
+    for name in sorted(set(state.secrets.weak) - set(state.secrets.refused)):
+        log.warning(
+            "%s looks like a credential, but its value is too short or common to mask "
+            "(see weak secrets in docs/usage.md): it is NOT redacted",
+            name,
+        )
+    check_weak_secrets(state.secrets, templates.values())
     _check_var_values(dict(frozen), state.secrets)
     toggles = freeze_vars(toggle_variables(provisioners, templates.values()))
     explicit = {name for name, _ in frozen}
@@ -420,6 +435,7 @@ def validate(
     except_: Iterable[str] = (),
     syntax_only: bool = False,
     secrets: Iterable[str] = (),
+    env_allow: Iterable[str] | None = None,
     workdir: str | os.PathLike[str] | None = None,
     env: str = "dev",
     packer: str | None = None,
@@ -428,8 +444,13 @@ def validate(
     kill_after: float = 120.0,
     command_id: str | None = None,
 ) -> Result:
-    """``packer validate`` of each target template."""
+    """``packer validate`` of each target template.
+
+    `env_allow`: pass Packer only these of the caller's environment variables (plus
+    what Packer needs and the secrets); None passes the whole environment.
+    """
     state = _Command("validate", workdir=workdir, env=env, cwd=cwd, command_id=command_id)
+    state.env_allow = tuple(env_allow) if env_allow is not None else None
     environ = dict(os.environ)
     var_files = tuple(var_files)
     with command_context(state.command_id):
@@ -480,6 +501,7 @@ def build(
     use_cache: bool = True,
     cache_dir: str | os.PathLike[str] | None = None,
     secrets: Iterable[str] = (),
+    env_allow: Iterable[str] | None = None,
     workdir: str | os.PathLike[str] | None = None,
     env: str = "dev",
     packer: str | None = None,
@@ -494,8 +516,10 @@ def build(
     With `parallel=N`, each selected build runs as its own packer process, at most
     N at once, each in its own working directory (`fail_fast` stops the others at
     the first failure); `progress(build, state)` is called as builds change state.
+    `env_allow`: as for `validate`.
     """
     state = _Command("build", workdir=workdir, env=env, cwd=cwd, command_id=command_id)
+    state.env_allow = tuple(env_allow) if env_allow is not None else None
     environ = dict(os.environ)
     var_files = tuple(var_files)
     with command_context(state.command_id):
@@ -528,7 +552,7 @@ def build(
                 session,
                 templates,
                 options,
-                secret_names=set(state.secrets.env),
+                secret_names=state.secrets.masked_names,
                 packer_version=binary.version_text,
                 skip_unchanged=skip_unchanged,
             )

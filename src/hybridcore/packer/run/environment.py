@@ -16,16 +16,52 @@ variables), minus any Packer logging settings, plus what the tool decides:
 |                    | provisioners' scripts there                       |
 
 Secret values are set only here, never in argv. `os.environ` is never mutated.
+
+With an allow-list (``--env-allow NAME``), the child gets only the named
+variables of the caller, what Packer itself needs (`PACKER_NEEDS`: PATH, HOME,
+locale, proxies, CA bundles, the SSH agent; every ``PACKER_*``; ``PKR_VAR_*`` of
+declared variables) and the declared secrets: a provisioner that runs `env` then
+shows no CI token it was not given.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from pathlib import Path
 
-__all__ = ["child_environment"]
+__all__ = ["PACKER_NEEDS", "child_environment"]
 
 _DROPPED = ("PACKER_LOG", "PACKER_LOG_PATH")
+
+PACKER_NEEDS = frozenset(
+    {
+        "PATH",
+        "HOME",
+        "USER",
+        "LOGNAME",
+        "SHELL",
+        "LANG",
+        "LANGUAGE",
+        "TZ",
+        "TERM",
+        "SSL_CERT_FILE",
+        "SSL_CERT_DIR",
+        "SSH_AUTH_SOCK",
+        "HTTP_PROXY",
+        "HTTPS_PROXY",
+        "NO_PROXY",
+        "http_proxy",
+        "https_proxy",
+        "no_proxy",
+    }
+)
+_NEEDED_PREFIXES = ("PACKER_", "LC_")
+
+
+def _needed(name: str, allowed: Collection[str], declared: Collection[str]) -> bool:
+    if name in allowed or name in PACKER_NEEDS or name.startswith(_NEEDED_PREFIXES):
+        return True
+    return name.startswith("PKR_VAR_") and name.removeprefix("PKR_VAR_") in declared
 
 
 def child_environment(
@@ -36,9 +72,16 @@ def child_environment(
     cache_dir: Path,
     secrets: Mapping[str, str],
     temp_dir: Path | None = None,
+    allowed: Collection[str] | None = None,
+    declared: Collection[str] = (),
 ) -> dict[str, str]:
-    """A fresh dict for `subprocess.Popen(env=...)`."""
-    env = {key: value for key, value in base.items() if key not in _DROPPED}
+    """A fresh dict for `subprocess.Popen(env=...)`; with `allowed`, only those of the
+    caller's variables and what Packer needs (`declared`: the template's variables)."""
+    env = {
+        key: value
+        for key, value in base.items()
+        if key not in _DROPPED and (allowed is None or _needed(key, allowed, declared))
+    }
     env.update(secrets)
     env.update(
         {

@@ -73,6 +73,8 @@ class Session:
     stopper: Stopper = field(default_factory=Stopper)
     ledger: ScrubLedger = field(default_factory=ScrubLedger)
     private_dirs: list[Path] = field(default_factory=list)
+    env_allow: tuple[str, ...] | None = None  # None: the whole caller environment
+    declared_vars: frozenset[str] = frozenset()
 
     @property
     def log_dir(self) -> Path:
@@ -154,6 +156,8 @@ def _attempt_in(session: Session, inv: Invocation, raw_log: Path, private: Path)
             cache_dir=inv.cache_dir or _cache_dir(session),
             secrets=session.secret_env,
             temp_dir=private / "tmp",
+            allowed=session.env_allow,
+            declared=session.declared_vars,
         )
         try:
             outcome = run_process(
