@@ -529,6 +529,9 @@ def _report(result: Result, as_json: bool) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    from hybridcore.packer.run.private_tmp import remove_orphans
+
+    remove_orphans()  # whatever the command: Packer temp files a killed run left behind
     if args.command == "schema":
         return _schema(args.name)
     if args.command in ("drift", "verify"):

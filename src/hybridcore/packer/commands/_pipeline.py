@@ -39,6 +39,7 @@ from hybridcore.packer.run.options import (
     freeze_vars,
 )
 from hybridcore.packer.run.parallel import Progress, run_parallel
+from hybridcore.packer.run.private_tmp import remove_orphans
 from hybridcore.packer.run.runner import Invocation, Session, run_invocation
 from hybridcore.packer.run.version import PackerBinary, locate_packer, version_cache
 from hybridcore.packer.store.log_summaries import ScrubLedger, retention_policy, write_log_summaries
@@ -134,6 +135,7 @@ class _Command:
         self.skipped: list[BuildDrift] = []
         self.ledger = ScrubLedger()
         clean_stale_temp_files(self.workdir)
+        remove_orphans()  # private TMPDIRs of runs killed with -9: Packer's unscrubbed log
         self.retention: dict[str, Any] | None = None  # set by build: log summaries wanted
         self.env_allow: tuple[str, ...] | None = None  # --env-allow: None passes everything
         self.declared: frozenset[str] = frozenset()  # variables the templates declare

@@ -11,9 +11,10 @@ variables), minus any Packer logging settings, plus what the tool decides:
 | CHECKPOINT_DISABLE | 1: no update check calls home                     |
 | PACKER_CACHE_DIR   | the cache directory                               |
 | PACKER_NO_COLOR    | 1: no ANSI colour codes in captured output        |
-| TMPDIR             | a private directory removed after the run: Packer |
+| TMPDIR             | a private, locked directory removed after the run |
+|                    | (or by the next command after a kill -9): Packer  |
 |                    | keeps an unscrubbed copy of its log and the       |
-|                    | provisioners' scripts there                       |
+|                    | provisioners' scripts there (see private_tmp)     |
 
 Secret values are set only here, never in argv. `os.environ` is never mutated.
 

@@ -17,6 +17,7 @@ from hybridcore.packer.base.timestamps import rfc3339
 from hybridcore.packer.run.classify import Classification, classify
 from hybridcore.packer.run.environment import child_environment
 from hybridcore.packer.run.packer_manifest import artifacts_from_lines, capture_manifest
+from hybridcore.packer.run.private_tmp import PrivateDir, private_dir
 from hybridcore.packer.run.process import ProcessOutcome, Stopper, run_process
 from hybridcore.packer.run.rawlog import RawLogPipe
 from hybridcore.packer.run.version import PackerBinary
@@ -134,19 +135,19 @@ def _harvest_crash_log(session: Session, cwd: Path, run_dir: Path, started: floa
 
 
 def _attempt(session: Session, inv: Invocation, raw_log: Path) -> ProcessOutcome:
-    private = Path(tempfile.mkdtemp(prefix="hybridcore-run-"))
     started = time.time()
-    try:
+    with private_dir() as private:
         outcome = _attempt_in(session, inv, raw_log, private)
-    finally:
-        shutil.rmtree(private, ignore_errors=True)
     crashed = _harvest_crash_log(session, inv.cwd or session.cwd, raw_log.parent, started)
     if crashed:
         outcome.warnings.append(crashed)
     return outcome
 
 
-def _attempt_in(session: Session, inv: Invocation, raw_log: Path, private: Path) -> ProcessOutcome:
+def _attempt_in(
+    session: Session, inv: Invocation, raw_log: Path, owned: PrivateDir
+) -> ProcessOutcome:
+    private = owned.path
     (private / "tmp").mkdir()
     with RawLogPipe(raw_log, session.redactor, private) as pipe:
         env = child_environment(
@@ -171,6 +172,7 @@ def _attempt_in(session: Session, inv: Invocation, raw_log: Path, private: Path)
                 kill_after=session.kill_after,
                 machine_readable=inv.machine_readable,
                 stopper=session.stopper,
+                pass_fds=(owned.lock_fd,),
             )
         except OSError as exc:
             raise HybridcoreError(
