@@ -6,6 +6,7 @@
 #          reused when present. A cold build takes a few minutes on two cores.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+export CHECKPOINT_DISABLE=1  # `packer version` would otherwise ask HashiCorp for updates
 version="${1:-}"
 
 say() { echo "install-packer: $*" >&2; }

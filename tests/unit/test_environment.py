@@ -110,3 +110,32 @@ def test_only_packer_log_settings_are_dropped_from_any_base(base: dict[str, str]
         if key not in decided:
             assert env[key] == value
     assert set(env) == (set(base) | decided)
+
+
+def test_an_allow_list_passes_only_named_and_needed_variables() -> None:
+    base = {
+        "PATH": "/usr/bin",
+        "HOME": "/home/me",
+        "LC_ALL": "C.UTF-8",
+        "PACKER_PLUGIN_PATH": "/plugins",
+        "PKR_VAR_region": "eu",
+        "PKR_VAR_undeclared": "x",
+        "GITHUB_TOKEN": "ghp_secret",
+        "AWS_REGION": "eu-west-1",
+        "CI_JOB_TOKEN": "job-token",
+    }
+    env = child_environment(
+        base,
+        log_path=LOG,
+        hybridcore_env="dev",
+        cache_dir=CACHE,
+        secrets={"REGISTRY_TOKEN": "declared"},
+        allowed=["AWS_REGION"],
+        declared=["region"],
+    )
+    for name in ("PATH", "HOME", "LC_ALL", "PACKER_PLUGIN_PATH", "PKR_VAR_region", "AWS_REGION"):
+        assert env[name] == base[name]
+    for name in ("GITHUB_TOKEN", "CI_JOB_TOKEN", "PKR_VAR_undeclared"):
+        assert name not in env
+    assert env["REGISTRY_TOKEN"] == "declared"
+    assert env["PACKER_LOG"] == "1"

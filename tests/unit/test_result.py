@@ -43,6 +43,8 @@ RESULT_KEYS = {
     "drift",
     "skipped",
     "secrets",
+    "inherited_secrets",
+    "weak_secrets",
     "log_paths",
     "result_path",
     "workdir",

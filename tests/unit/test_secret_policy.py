@@ -6,7 +6,11 @@ import pytest
 
 from hybridcore.packer.base.errors import HybridcoreError
 from hybridcore.packer.template.facts import TemplateInfo, Variable
-from hybridcore.packer.template.secret_policy import check_command_line_vars, collect_secrets
+from hybridcore.packer.template.secret_policy import (
+    check_command_line_vars,
+    check_weak_secrets,
+    collect_secrets,
+)
 from hybridcore.redaction.engine import PLACEHOLDER
 
 
@@ -111,3 +115,51 @@ def test_names_are_sorted_and_never_values() -> None:
 )
 def test_names_about_a_secret_are_not_refused(name: str) -> None:
     check_command_line_vars([name], None)  # a path, a name or a setting: no exception
+
+
+def test_inherited_credential_variables_are_redacted_and_named_never_valued() -> None:
+    environ = {
+        "GITHUB_TOKEN": "ghp_inherited0123456789",
+        "AWS_SECRET_ACCESS_KEY": "wJalrXUtnFEMI/K7MDENG",
+        "ARM_CLIENT_SECRET": "arm~secret.value",
+        "MY_SERVICE_PASSWORD": "svc-pass-1234",
+        "PKR_VAR_db_password": "pkr-var-pass-9",
+        "SSH_KEY_FILE": "/home/me/.ssh/id",  # a path about a secret, not one
+        "HOME": "/home/me",
+    }
+    found = collect_secrets([], [TEMPLATE], environ)
+    assert found.inherited_names == [
+        "ARM_CLIENT_SECRET",
+        "AWS_SECRET_ACCESS_KEY",
+        "GITHUB_TOKEN",
+        "MY_SERVICE_PASSWORD",
+        "PKR_VAR_db_password",
+    ]
+    assert found.env == {}  # declared secrets only: inherited ones are not forced on Packer
+    for name in found.inherited_names:
+        assert found.redactor(f"x {environ[name]} y") == f"x {PLACEHOLDER} y"
+    assert found.masked_names == set(found.inherited_names)
+    assert "/home/me" in found.redactor("/home/me/.ssh/id")
+
+
+@pytest.mark.parametrize("value", ["0", "ab", "null", " true ", "Packer", "123456", "bench"])
+def test_a_declared_secret_too_weak_to_mask_is_refused_by_name(value: str) -> None:
+    template = _template(Variable("tok", sensitive=True, env_reads=("TOK",)))
+    template = TemplateInfo(
+        files=(), variables=template.variables, builds=("null.bench",), fallback_secret_env=()
+    )
+    found = collect_secrets(["DEPLOY"], [template], {"DEPLOY": value, "TOK": "strong-token-1"})
+    assert found.refused == ("DEPLOY",) and found.weak == ("DEPLOY",)
+    with pytest.raises(HybridcoreError) as caught:
+        check_weak_secrets(found, [template])
+    error = caught.value
+    assert (error.exit_code, error.rule) == (3, "weak_secret")
+    assert "DEPLOY" in error.message
+
+
+def test_a_weak_inherited_credential_is_not_registered_but_named() -> None:
+    found = collect_secrets([], [], {"TOKENIZERS_PARALLELISM": "false", "GH_TOKEN": "ghp_x0123"})
+    assert found.weak == ("TOKENIZERS_PARALLELISM",) and found.refused == ()
+    assert found.inherited_names == ["GH_TOKEN"]
+    assert found.redactor("false") == "false"
+    check_weak_secrets(found, [])  # inherited ones are never refused

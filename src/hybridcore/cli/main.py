@@ -69,6 +69,14 @@ def _selection(parser: argparse.ArgumentParser) -> None:
         metavar="NAME",
         help="environment variable holding a secret: passed to Packer, redacted everywhere",
     )
+    parser.add_argument(
+        "--env-allow",
+        action="append",
+        default=None,
+        metavar="NAME",
+        help="pass Packer only these environment variables (repeatable), plus what Packer "
+        "needs and the secrets",
+    )
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -480,6 +488,7 @@ def _run(args: argparse.Namespace) -> Result:
             args.paths,
             syntax_only=args.syntax_only,
             evaluate_datasources=args.evaluate_datasources,
+            env_allow=args.env_allow,
             **selection,
             **shared,
         )
@@ -497,6 +506,7 @@ def _run(args: argparse.Namespace) -> Result:
             parallel_builds=args.parallel_builds,
             use_cache=not args.no_cache,
             cache_dir=args.cache_dir,
+            env_allow=args.env_allow,
             **selection,
             **shared,
         )
@@ -564,5 +574,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     with error_handler() as outcome:
         args = _parser().parse_args(argv)
         outcome.workdir = Path(args.workdir) if args.workdir else None
+        from hybridcore.packer.run.private_tmp import remove_orphans
+
+        remove_orphans()  # whatever the command: Packer temp files a killed run left behind
         outcome.code = _COMMANDS.get(args.command, _packer_command)(args)
     return outcome.code

@@ -1,8 +1,9 @@
 """Well-known credential shapes, scrubbed even when nobody registered them.
 
-Each rule is a named pattern and cheap pre-checks, so text without a marker
-costs a few single-character (memchr-speed) searches: a marker is only looked
-for when its rare "gate" character (e.g. the upper-case K of AKIA) is present.
+Each rule is a named pattern and the literal markers it needs: the pattern only
+runs on text holding one of its markers. The `Redactor` finds the markers in the
+same pass as the secret forms (`MARKERS`); called alone, `scrub_shapes` looks
+for a marker only when its rare "gate" character (e.g. the K of AKIA) is there.
 The rules: PEM private key blocks (also a block
 cut by a read: its start runs to the end of the text, and a text that starts
 inside one runs to its END line), AWS access key IDs, `Bearer` tokens, and the
@@ -13,9 +14,10 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Collection
 from dataclasses import dataclass
 
-__all__ = ["SHAPES", "PemTracker", "Shape", "find_shapes", "scrub_shapes"]
+__all__ = ["MARKERS", "SHAPES", "PemTracker", "Shape", "find_shapes", "scrub_shapes"]
 
 SHAPE_PLACEHOLDER = "<sensitive>"
 
@@ -64,19 +66,32 @@ SHAPES: tuple[Shape, ...] = (
 )
 
 
-def scrub_shapes(text: str, counts: Counter[str] | None = None) -> str:
-    """`text` with every credential shape replaced; `counts` gets one per replacement."""
+MARKERS: tuple[tuple[str, str], ...] = tuple(
+    (shape.name, marker) for shape in SHAPES for _, marker in shape.markers
+)
+
+
+def scrub_shapes(
+    text: str, counts: Counter[str] | None = None, *, found: Collection[str] | None = None
+) -> str:
+    """`text` with every credential shape replaced; `counts` gets one per replacement.
+
+    `found`: the names of the shapes whose markers are known to be in `text`.
+    """
     gates: dict[str, bool] = {}
     for shape in SHAPES:
-        if not any(
+        if found is not None:
+            if shape.name not in found:
+                continue
+        elif not any(
             gates.setdefault(gate, gate in text) and marker in text
             for gate, marker in shape.markers
         ):
             continue
         replacement = r"\1" + SHAPE_PLACEHOLDER if shape.keep_prefix else SHAPE_PLACEHOLDER
-        text, found = shape.pattern.subn(replacement, text)
-        if found and counts is not None:
-            counts[shape.name] += found
+        text, replaced = shape.pattern.subn(replacement, text)
+        if replaced and counts is not None:
+            counts[shape.name] += replaced
     return text
 
 

@@ -106,6 +106,16 @@ class Result(_Model):
         default_factory=list, description="Builds --skip-unchanged did not start, and why"
     )
     secrets: list[str] = Field(description="Names (never values) of secret variables passed")
+    inherited_secrets: list[str] = Field(
+        default_factory=list,
+        description="Names (never values) of credential variables inherited from the caller's "
+        "environment (GITHUB_TOKEN, AWS_SECRET_ACCESS_KEY, ...): redacted everywhere",
+    )
+    weak_secrets: list[str] = Field(
+        default_factory=list,
+        description="Names (never values) of secrets too short or common to mask: a declared "
+        "one is refused (rule weak_secret), an inherited one is not redacted",
+    )
     log_paths: list[str]
     result_path: str | None = Field(description="Where this result is stored as JSON")
     workdir: str

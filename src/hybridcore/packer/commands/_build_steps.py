@@ -33,6 +33,8 @@ from hybridcore.packer.store.iso_cache import CacheReport, IsoSource, SharedIsoC
 from hybridcore.packer.store.state_files import safe_name
 from hybridcore.packer.template.facts import TemplateInfo, selected_builds
 from hybridcore.packer.template.iso_sources import iso_sources
+from hybridcore.redaction.engine import Redactor
+from hybridcore.redaction.structured import scrub_data
 
 log = get_logger("packer")
 
@@ -216,6 +218,7 @@ def record_artifacts(
     settings: Settings,
     runs: Sequence[RunResult],
     packer: PackerBinary,
+    redactor: Redactor,
     digests: Mapping[str, str] | None = None,
 ) -> list[ArtifactRecord]:
     """Write an artifact record for every artifact the runs produced."""
@@ -237,5 +240,9 @@ def record_artifacts(
             finished_at=run.finished_at,
         )
         records += build_records(run.artifacts, _manifest_entries(run), provenance, digests)
+    records = [  # as data: a secret can never rename a record or break its file
+        ArtifactRecord.model_validate(scrub_data(record.model_dump(mode="json"), redactor))
+        for record in records
+    ]
     registry.append(records)
     return records

@@ -22,6 +22,7 @@ from hybridcore.packer.base.exit_class import ExitClass
 from hybridcore.packer.base.result import Result, RunResult
 from hybridcore.packer.base.settings import Settings
 from hybridcore.packer.base.timestamps import rfc3339
+from hybridcore.packer.run.private_tmp import remove_orphans
 from hybridcore.packer.run.runner import Invocation, RunContext, run_invocation
 from hybridcore.packer.run.version import PackerBinary
 from hybridcore.packer.store.log_summaries import write_log_summaries
@@ -29,6 +30,7 @@ from hybridcore.packer.store.scrub_ledger import ScrubLedger
 from hybridcore.packer.store.state_files import atomic_write_text, clean_stale_temp_files, safe_name
 from hybridcore.packer.template.secret_policy import SecretSet
 from hybridcore.redaction.engine import Redactor
+from hybridcore.redaction.structured import scrub_data
 
 __all__ = ["Command", "execute", "unwritable"]
 
@@ -53,7 +55,10 @@ class Command:
         self.skipped: list[BuildDrift] = []
         self.ledger = ScrubLedger()
         self.retention: dict[str, Any] | None = None  # set by build: log summaries wanted
+        self.env_allow: tuple[str, ...] | None = None  # --env-allow: None passes everything
+        self.declared: frozenset[str] = frozenset()  # variables the templates declare
         clean_stale_temp_files(settings.workdir)
+        remove_orphans()  # private TMPDIRs of runs killed with -9: Packer's unscrubbed log
 
     def context(self, packer: PackerBinary, environ: Mapping[str, str]) -> RunContext:
         """What the packer runs of this command share."""
@@ -67,6 +72,8 @@ class Command:
             environ=environ,
             deadline=self.clock + timeout if timeout else None,
             ledger=self.ledger,
+            env_allow=self.env_allow,
+            declared_vars=self.declared,
         )
 
     def run_all(self, context: RunContext, invocations: list[Invocation]) -> None:
@@ -130,6 +137,8 @@ class Command:
             drift=self.drift,
             skipped=self.skipped,
             secrets=self.secrets.names,
+            inherited_secrets=self.secrets.inherited_names,
+            weak_secrets=list(self.secrets.weak),
             log_paths=[path for run in self.runs for path in run.log_paths],
             result_path=str(log_dir / "result.json"),
             workdir=str(self.settings.workdir),
@@ -139,10 +148,13 @@ class Command:
             duration_s=round((finished_at - self.started_at).total_seconds(), 3),
             runs=self.runs,
         )
+        # scrubbed as data, so the --json output and result.json are the same valid JSON
+        counts: Counter[str] = Counter()
+        result = Result.model_validate(
+            scrub_data(result.model_dump(mode="json"), self.secrets.redactor, counts)
+        )
         try:
-            counts: Counter[str] = Counter()
-            text = self.secrets.redactor.scrub(result.to_json(), counts)
-            atomic_write_text(log_dir / "result.json", text)
+            atomic_write_text(log_dir / "result.json", result.to_json())
             self.ledger.note(log_dir / "result.json", counts)
             scrub_manifest = self.ledger.write(log_dir, self.settings.command_id)
             if self.retention is not None:
@@ -153,6 +165,7 @@ class Command:
                     policy=self.retention,
                     scrub_manifest=scrub_manifest,
                     result_path=result.result_path,
+                    redactor=self.secrets.redactor,
                 )
         except OSError as exc:
             log.error("could not store the result in %s: %s", log_dir, exc.strerror)

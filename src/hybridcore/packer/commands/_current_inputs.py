@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 
 from hybridcore.packer.store.hashing import HashCache
 from hybridcore.packer.store.inputs_manifest import HashManifest, hash_inputs
 from hybridcore.packer.template.facts import TemplateInfo, selected_builds
 from hybridcore.packer.template.inputs import discover_inputs
+from hybridcore.redaction.engine import Redactor
+from hybridcore.redaction.structured import scrub_data
 
 __all__ = ["current_manifests", "hash_cache"]
 
@@ -32,8 +35,13 @@ def current_manifests(
     only: Sequence[str] = (),
     except_: Sequence[str] = (),
     full: bool = False,
+    redactor: Redactor | None = None,
 ) -> dict[str, HashManifest]:
-    """The current hash manifest of every selected build (not written anywhere)."""
+    """The current hash manifest of every selected build (not written anywhere).
+
+    With `redactor`, variable values are scrubbed as data before they are hashed,
+    so the digest never depends on, and the manifest never holds, a secret.
+    """
     cache = hash_cache(workdir)
     found: dict[str, HashManifest] = {}
     for path, info in templates.items():
@@ -48,8 +56,12 @@ def current_manifests(
         )
         for build in selected_builds(info, only, except_):
             if build in inputs:
+                found_inputs = inputs[build]
+                if redactor is not None:
+                    variables_seen = scrub_data(found_inputs.variables, redactor)
+                    found_inputs = replace(found_inputs, variables=variables_seen)
                 found[build] = hash_inputs(
-                    inputs[build],
+                    found_inputs,
                     workdir=workdir,
                     packer_version=packer_version,
                     cache=cache,

@@ -8,7 +8,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from hybridcore.logs import register_redactor
+from hybridcore.logs import get_logger, register_redactor
 from hybridcore.packer.base.errors import HybridcoreError
 from hybridcore.packer.base.exit_class import ExitClass
 from hybridcore.packer.base.input_files import read_input_text
@@ -25,10 +25,13 @@ from hybridcore.packer.template.secret_policy import (
     SecretSet,
     check_command_line_vars,
     check_stored_credentials,
+    check_weak_secrets,
     collect_secrets,
 )
 
 __all__ = ["Prepared", "check_var_files", "command_targets", "prepare"]
+
+log = get_logger("packer")
 
 
 @dataclass(frozen=True)
@@ -93,8 +96,16 @@ def prepare(
     auto = [f for p in paths if (cwd / p).is_dir() for f in (cwd / p).glob("*.auto.pkrvars.*")]
     given = [cwd / path for path in var_files if (cwd / path).is_file()]
     check_stored_credentials(templates.values(), [*sorted(auto), *given])
+    command.declared = frozenset(merged.variables)
     command.secrets = collect_secrets(secrets, templates.values(), environ)
     register_redactor(command.secrets.redactor)
+    for name in sorted(set(command.secrets.weak) - set(command.secrets.refused)):
+        log.warning(
+            "%s looks like a credential, but its value is too short or common to mask "
+            "(see weak secrets in docs/usage.md): it is NOT redacted",
+            name,
+        )
+    check_weak_secrets(command.secrets, templates.values())
     _check_var_values(dict(frozen), command.secrets)
     toggles = freeze_vars(toggle_variables(provisioners, templates.values()))
     explicit = {name for name, _ in frozen}

@@ -24,6 +24,7 @@ from hybridcore.packer.store.inputs_manifest import (
     write_hash_manifest,
 )
 from hybridcore.packer.template.facts import TemplateInfo, selected_builds
+from hybridcore.redaction.engine import Redactor
 
 __all__ = ["InputsPlan", "plan_inputs", "record_inputs", "succeeded_builds"]
 
@@ -57,6 +58,7 @@ def plan_inputs(
     secret_names: set[str],
     packer_version: str,
     skip_unchanged: bool,
+    redactor: Redactor,
 ) -> InputsPlan:
     """Hash each selected build's inputs, compare with its last manifest, and decide
     which builds `--skip-unchanged` leaves out."""
@@ -71,6 +73,7 @@ def plan_inputs(
         packer_version=packer_version,
         only=options.only,
         except_=options.except_,
+        redactor=redactor,
     )
     baselines = {build: load_hash_manifest(settings.workdir, build) for build in current}
     drift = [compare(current[b], baselines[b]) for b in sorted(current)]

@@ -76,9 +76,10 @@ def _inputs(
         context.environ,
         prepared.templates,
         options,
-        secret_names=set(context.secret_env),
+        secret_names=command.secrets.masked_names,
         packer_version=context.packer.version_text,
         skip_unchanged=plan.skip_unchanged,
+        redactor=context.redactor,
     )
     command.drift, command.skipped = inputs.drift, inputs.skipped
     return inputs
@@ -149,7 +150,7 @@ def _record(
 ) -> None:
     """Artifact records for what the runs produced; inputs manifests for what succeeded."""
     command.records = record_artifacts(
-        command.settings, command.runs, context.packer, inputs.digests()
+        command.settings, command.runs, context.packer, context.redactor, inputs.digests()
     )
     done = succeeded_builds(command.runs, prepared.templates, options)
     record_inputs(command.settings, inputs, done, command.records)
@@ -173,6 +174,7 @@ def build(
     use_cache: bool = True,
     cache_dir: str | os.PathLike[str] | None = None,
     secrets: Iterable[str] = (),
+    env_allow: Iterable[str] | None = None,
     progress: Progress | None = None,
     **settings: Unpack[SettingsArgs],
 ) -> Result:
@@ -181,8 +183,10 @@ def build(
     With `parallel=N`, each selected build runs as its own packer process, at most
     N at once, each in its own working directory (`fail_fast` stops the others at
     the first failure); `progress(build, state)` is called as builds change state.
+    `env_allow`: as for `validate`.
     """
     command = Command("build", Settings.of(**settings))
+    command.env_allow = tuple(env_allow) if env_allow is not None else None
     environ = dict(os.environ)
     var_files = tuple(var_files)
     plan = _Plan(parallel, fail_fast, skip_unchanged, use_cache, cache_dir, progress)

@@ -440,6 +440,7 @@ def recorded_secret_names(workdir: Path) -> set[str]:
             data = json.loads(result.read_text(encoding="utf-8"))
         except (OSError, ValueError):
             continue
-        found = data.get("secrets") if isinstance(data, dict) else None
-        names.update(n for n in found or [] if isinstance(n, str))
+        for key in ("secrets", "inherited_secrets"):
+            found = data.get(key) if isinstance(data, dict) else None
+            names.update(n for n in found or [] if isinstance(n, str))
     return names

@@ -99,11 +99,12 @@ def _current(
         },
         var_files=[str(v) for v in var_files],
         environ=environ,
-        secret_names=set(secret_set.env),
+        secret_names=secret_set.masked_names,
         packer_version=locate_packer(packer, cache=version_cache(workdir)).version_text,
         only=tuple(only),
         except_=tuple(except_),
         full=full,
+        redactor=secret_set.redactor,
     )
     if not current:
         raise HybridcoreError(

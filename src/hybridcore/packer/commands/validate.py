@@ -31,10 +31,16 @@ def validate(
     syntax_only: bool = False,
     evaluate_datasources: bool = False,
     secrets: Iterable[str] = (),
+    env_allow: Iterable[str] | None = None,
     **settings: Unpack[SettingsArgs],
 ) -> Result:
-    """``packer validate`` of each target template."""
+    """``packer validate`` of each target template.
+
+    `env_allow`: pass Packer only these of the caller's environment variables (plus
+    what Packer needs and the secrets); None passes the whole environment.
+    """
     command = Command("validate", Settings.of(**settings))
+    command.env_allow = tuple(env_allow) if env_allow is not None else None
     environ = dict(os.environ)
     var_files = tuple(var_files)
 

@@ -9,8 +9,9 @@ from pathlib import Path
 from typing import Any
 
 from hybridcore.packer.base.result import Artifact
-from hybridcore.packer.store.state_files import atomic_write_text
+from hybridcore.packer.store.state_files import atomic_write_json
 from hybridcore.redaction.engine import Redactor
+from hybridcore.redaction.structured import scrub_data
 
 __all__ = ["artifacts_from_lines", "capture_manifest", "resolve_manifest_output"]
 
@@ -72,7 +73,7 @@ def capture_manifest(
     Packer appends to its manifest across runs; this run's entries are those with
     the file's `last_run_uuid`. A file older than `not_before` (epoch seconds) was
     not written by this run and is ignored. Secrets (e.g. in `custom_data`) are
-    scrubbed. Returns whether a manifest was captured.
+    scrubbed as data: names and keys are kept. Returns whether a manifest was captured.
     """
     try:
         if source.stat().st_mtime < not_before:
@@ -89,6 +90,5 @@ def capture_manifest(
         if isinstance(entry, dict) and entry.get("packer_run_uuid") == run_uuid
     ]
     captured = {"source": str(source), "last_run_uuid": run_uuid, "builds": builds}
-    text = json.dumps(captured, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
-    atomic_write_text(destination, redactor.scrub(text, counts))
+    atomic_write_json(destination, scrub_data(captured, redactor, counts))
     return True

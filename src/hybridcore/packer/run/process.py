@@ -1,6 +1,7 @@
 """Run one packer process: stream its output, capture it, stop it cleanly.
 
-Packer runs in its own process group with stdin closed. Its stdout and stderr
+Packer runs in its own process group with stdin closed, and is sent SIGTERM by
+the kernel should the tool die (``setpriv --pdeathsig``, see `_dies_with_us`). Its stdout and stderr
 are read by two threads, scrubbed, logged to ``hybridcore.logs`` as they come
 and kept as bounded tails. On Ctrl-C (KeyboardInterrupt), on SIGTERM turned
 into KeyboardInterrupt by the CLI, or at `timeout`, the group gets SIGTERM:
@@ -12,10 +13,12 @@ outlives the call.
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import os
 import re
 import select
+import shutil
 import signal
 import subprocess
 import threading
@@ -34,7 +37,8 @@ from hybridcore.packer.run.descendants import (
     new_run_token,
     stop_descendants,
 )
-from hybridcore.packer.run.stream import Tail, read_blocks, render_with_kind, unescape_ui
+from hybridcore.packer.run.stream import Tail, read_raw_blocks, render_with_kind, unescape_ui
+from hybridcore.redaction.credential_shapes import PemTracker
 from hybridcore.redaction.engine import Redactor
 
 __all__ = ["ProcessOutcome", "Stopper", "run_process"]
@@ -59,7 +63,7 @@ class ProcessOutcome:
     stdout_truncated: bool
     stderr_truncated: bool
     error_text: str
-    artifact_lines: list[tuple[str, str]]
+    artifact_lines: list[tuple[str, str]]  # NOT scrubbed: parse, then scrub as data
     started_at: datetime
     finished_at: datetime
     timed_out: bool = False
@@ -104,14 +108,16 @@ class _Pump(threading.Thread):
         self._stream.close()
 
     def run(self) -> None:
+        keys = PemTracker()
         try:
-            for block in read_blocks(self._stream.fileno(), self._redactor, counts=self.counts):
+            for raw in read_raw_blocks(self._stream.fileno(), self._redactor):
+                block = self._redactor.scrub(keys.cut(raw, self.counts), self.counts)
                 self.tail.add(block)
                 shown = block
                 if self._machine_readable and "," in block:
                     shown, plain = render_with_kind(block)
                     if not plain:
-                        self._pick(block)
+                        self._pick(block, raw)
                 if shown and log.isEnabledFor(self._level):
                     log.handle(self._record(shown))
         finally:
@@ -124,12 +130,12 @@ class _Pump(threading.Thread):
         record.__dict__.update(self._extra)
         return record
 
-    def _pick(self, block: str) -> None:
+    def _pick(self, block: str, raw: str) -> None:
         if ",ui,error," in block:
             # decoded, so the evidence is one line as Packer printed it, not "...\\n\\n..."
             self.errors.add(unescape_ui("\n".join(_MR_ERROR.findall(block))))
-        if ",artifact," in block:
-            self.artifacts += _MR_ARTIFACT.findall(block)
+        if ",artifact," in raw:  # unscrubbed, so build names stay whole: scrubbed as data later
+            self.artifacts += _MR_ARTIFACT.findall(raw)
 
 
 class Stopper:
@@ -237,6 +243,30 @@ def _supervise(
                 _signal_group(pid, signal.SIGKILL)
 
 
+@functools.cache
+def _setpriv() -> str | None:
+    return shutil.which("setpriv")
+
+
+def _dies_with_us(argv: list[str], env: Mapping[str, str], cwd: Path) -> list[str]:
+    """`argv` run through util-linux ``setpriv --pdeathsig TERM``: the kernel sends the
+    child SIGTERM when the thread that started it dies (a kill -9 of the tool included),
+    so Packer stops and cleans up instead of running on as an orphan. The thread that
+    starts Packer waits for it, so it lives exactly as long as it must. A program
+    that cannot be started still raises OSError here, as it would without the wrapper.
+    Without setpriv (not Linux), `argv` is run as it is."""
+    wrapper = _setpriv()
+    if wrapper is None:
+        return argv
+    name = str(cwd / argv[0]) if os.sep in argv[0] else argv[0]  # as Popen(cwd=) would
+    program = shutil.which(name, path=env.get("PATH", os.defpath))
+    if program is None:
+        if os.sep in name and Path(name).exists():
+            raise PermissionError(13, "Permission denied", argv[0])
+        raise FileNotFoundError(2, "No such file or directory", argv[0])
+    return [wrapper, "--pdeathsig", "TERM", "--", program, *argv[1:]]
+
+
 def run_process(
     argv: list[str],
     *,
@@ -250,20 +280,26 @@ def run_process(
     machine_readable: bool = False,
     on_start: Callable[[int], None] | None = None,
     stopper: Stopper | None = None,
+    pass_fds: tuple[int, ...] = (),
 ) -> ProcessOutcome:
-    """Run `argv` to the end (or until stopped) and return what it did."""
+    """Run `argv` to the end (or until stopped) and return what it did.
+
+    `pass_fds`: descriptors the child keeps open (e.g. a lock that must live as
+    long as the child does).
+    """
     extra: dict[str, object] = {"prefix": label, "command_id": command_id, "redacted": True}
     started_at = _now()
     become_subreaper()
     token = new_run_token()
     proc = subprocess.Popen(
-        argv,
+        _dies_with_us(argv, env, cwd),
         cwd=cwd,
         env={**env, RUN_TOKEN_ENV: token},
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         start_new_session=True,
+        pass_fds=pass_fds,
     )
     assert proc.stdout is not None and proc.stderr is not None
     pumps = [

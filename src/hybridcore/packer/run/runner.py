@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 import time
 from collections import Counter
 from collections.abc import Mapping
@@ -19,12 +17,14 @@ from hybridcore.packer.base.timestamps import rfc3339
 from hybridcore.packer.run.classify import Classification, classify
 from hybridcore.packer.run.environment import child_environment
 from hybridcore.packer.run.packer_manifest import artifacts_from_lines, capture_manifest
+from hybridcore.packer.run.private_tmp import PrivateDir, private_dir
 from hybridcore.packer.run.process import ProcessOutcome, Stopper, run_process
 from hybridcore.packer.run.rawlog import RawLogPipe
 from hybridcore.packer.run.version import PackerBinary
 from hybridcore.packer.store.scrub_ledger import ScrubLedger
 from hybridcore.packer.store.state_files import atomic_write_text, safe_name
 from hybridcore.redaction.engine import Redactor
+from hybridcore.redaction.structured import scrub_data
 
 __all__ = ["Invocation", "RunContext", "run_invocation", "run_label"]
 
@@ -79,6 +79,8 @@ class RunContext:
     cache_dir: Path | None = None  # the shared ISO cache's view; None: a private one per attempt
     stopper: Stopper = field(default_factory=Stopper)
     ledger: ScrubLedger = field(default_factory=ScrubLedger)
+    env_allow: tuple[str, ...] | None = None  # None: the whole caller environment
+    declared_vars: frozenset[str] = frozenset()
 
     def remaining(self) -> float | None:
         """Seconds left of --timeout (never below a tick), None without one."""
@@ -143,12 +145,9 @@ def _harvest_crash_log(context: RunContext, cwd: Path, run_dir: Path, started: f
 
 
 def _attempt(context: RunContext, inv: Invocation, raw_log: Path) -> ProcessOutcome:
-    private = Path(tempfile.mkdtemp(prefix="hybridcore-run-"))
     started = time.time()
-    try:
+    with private_dir() as private:
         outcome = _attempt_in(context, inv, raw_log, private)
-    finally:
-        shutil.rmtree(private, ignore_errors=True)
     crashed = _harvest_crash_log(context, inv.cwd or context.settings.cwd, raw_log.parent, started)
     if crashed:
         outcome.warnings.append(crashed)
@@ -156,8 +155,9 @@ def _attempt(context: RunContext, inv: Invocation, raw_log: Path) -> ProcessOutc
 
 
 def _attempt_in(
-    context: RunContext, inv: Invocation, raw_log: Path, private: Path
+    context: RunContext, inv: Invocation, raw_log: Path, owned: PrivateDir
 ) -> ProcessOutcome:
+    private = owned.path
     (private / "tmp").mkdir()
     with RawLogPipe(raw_log, context.redactor, private) as pipe:
         env = child_environment(
@@ -168,6 +168,8 @@ def _attempt_in(
             secrets=context.secret_env,
             temp_dir=private / "tmp",
             plugin_dir=context.settings.plugins,
+            allowed=context.env_allow,
+            declared=context.declared_vars,
         )
         try:
             outcome = run_process(
@@ -181,6 +183,7 @@ def _attempt_in(
                 kill_after=context.settings.kill_after,
                 machine_readable=inv.machine_readable,
                 stopper=context.stopper,
+                pass_fds=(owned.lock_fd,),
             )
         except OSError as exc:
             raise HybridcoreError(
@@ -270,7 +273,10 @@ def run_invocation(context: RunContext, inv: Invocation) -> RunResult:
         timed_out=outcome.timed_out,
         interrupted=outcome.interrupted,
         manifest_path=manifest_path,
-        artifacts=_real_paths(artifacts_from_lines(outcome.artifact_lines), inv.cwd),
+        artifacts=[
+            Artifact.model_validate(scrub_data(artifact.model_dump(), context.redactor))
+            for artifact in _real_paths(artifacts_from_lines(outcome.artifact_lines), inv.cwd)
+        ],
         log_paths=[p for p in log_paths if Path(p).exists()],
         workspace=str(inv.cwd) if inv.cwd else None,
         started_at=rfc3339(first_started_at),

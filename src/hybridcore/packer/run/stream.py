@@ -17,7 +17,14 @@ from collections.abc import Iterator
 from hybridcore.redaction.credential_shapes import PemTracker
 from hybridcore.redaction.engine import Redactor
 
-__all__ = ["Tail", "read_blocks", "render_machine_readable", "render_with_kind", "unescape_ui"]
+__all__ = [
+    "Tail",
+    "read_blocks",
+    "read_raw_blocks",
+    "render_machine_readable",
+    "render_with_kind",
+    "unescape_ui",
+]
 
 CHUNK = 1 << 16
 MAX_LINE = 1 << 20
@@ -48,9 +55,19 @@ def read_blocks(
 
     Each block is one or more lines joined by newlines, without the final newline.
     """
+    keys = PemTracker()
+    for block in read_raw_blocks(fd, redactor, max_line=max_line, chunk=chunk):
+        yield redactor.scrub(keys.cut(block, counts), counts)
+
+
+def read_raw_blocks(
+    fd: int, redactor: Redactor, *, max_line: int = MAX_LINE, chunk: int = CHUNK
+) -> Iterator[str]:
+    """Like `read_blocks`, but not scrubbed: for a caller that scrubs each block itself
+    and must parse the unscrubbed text (a secret may equal a build name). The blocks
+    are cut where no form of a secret is cut in two."""
     pending: list[bytes] = []
     pending_size = 0
-    keys = PemTracker()
     while True:
         data = os.read(fd, chunk)
         if not data:
@@ -60,15 +77,15 @@ def read_blocks(
             pending.append(data)
             pending_size += len(data)
             if pending_size > max_line:
-                yield from _split_long_line(pending, redactor, counts)
+                yield from _split_long_line(pending, redactor)
                 pending_size = len(pending[0]) if pending else 0
             continue
         complete = b"".join([*pending, data[:cut]])
         pending = [data[cut + 1 :]] if cut + 1 < len(data) else []
         pending_size = len(pending[0]) if pending else 0
-        yield redactor.scrub(keys.cut(_decode(complete), counts), counts)
+        yield _decode(complete)
     if pending:
-        yield redactor.scrub(keys.cut(_decode(b"".join(pending)), counts), counts)
+        yield _decode(b"".join(pending))
 
 
 def _utf8_complete_end(data: bytes) -> int:
@@ -82,9 +99,7 @@ def _utf8_complete_end(data: bytes) -> int:
     return len(data)
 
 
-def _split_long_line(
-    pending: list[bytes], redactor: Redactor, counts: Counter[str] | None
-) -> Iterator[str]:
+def _split_long_line(pending: list[bytes], redactor: Redactor) -> Iterator[str]:
     """Pass on most of an over-long line, never cutting a character or a secret in two.
 
     The last ``longest secret - 1`` characters are held back (further back if a secret
@@ -100,9 +115,7 @@ def _split_long_line(
     if rest:
         pending.append(rest)
     if split:
-        yield redactor.scrub(
-            _decode(text[:split].encode("utf-8", errors="surrogateescape")), counts
-        )
+        yield _decode(text[:split].encode("utf-8", errors="surrogateescape"))
 
 
 def _strip_runs_of_prefixes(text: str, runs: int = 4) -> tuple[str, bool] | None:

@@ -21,6 +21,8 @@ from hybridcore.packer.base.errors import HybridcoreError
 from hybridcore.packer.base.exit_class import ExitClass
 from hybridcore.packer.base.timestamps import rfc3339
 from hybridcore.packer.store.state_files import atomic_write_json, safe_name
+from hybridcore.redaction.engine import Redactor
+from hybridcore.redaction.structured import scrub_data
 
 __all__ = [
     "DEFAULT_KEEP_DAYS",
@@ -73,11 +75,12 @@ def write_log_summaries(
     policy: Mapping[str, Any],
     scrub_manifest: Path,
     result_path: str | None,
+    redactor: Redactor | None = None,
 ) -> list[Path]:
     """Append this command's entry to each build's log summary (under its lock).
 
     `builds` maps a build name to its `exit_code`, `classification`, `artifact_ids`,
-    `manifest_path` and `raw_logs`.
+    `manifest_path` and `raw_logs`. With `redactor`, each entry is scrubbed as data.
     """
     now = datetime.now(UTC)
     written = []
@@ -95,6 +98,8 @@ def write_log_summaries(
             "purged_at": None,
             "bundles": [],
         }
+        if redactor is not None:
+            entry = scrub_data(entry, redactor)
         with summary_lock(workdir, path):
             runs = _existing_runs(path)
             atomic_write_json(
