@@ -33,10 +33,12 @@ def test_safe_name_is_always_one_harmless_path_component(name: str) -> None:
 
 
 @settings(deadline=None)
-@given(st.text())
-def test_safe_name_is_deterministic_and_idempotent(name: str) -> None:
+@given(st.text(), st.text())
+def test_safe_name_is_deterministic_and_injective(name: str, other: str) -> None:
+    """Two builds never share a file (it used to be idempotent and lossy instead)."""
     assert safe_name(name) == safe_name(name)
-    assert safe_name(safe_name(name)) == safe_name(name)
+    if name != other:
+        assert safe_name(name) != safe_name(other)
 
 
 @pytest.mark.parametrize(
@@ -125,3 +127,27 @@ def test_concurrent_writers_never_leave_a_torn_file(tmp_path: Path) -> None:
     for reading in readings:
         assert reading in payloads
     assert _leftovers(tmp_path, "shared.json") == []
+
+
+def test_safe_name_is_injective_for_names_that_used_to_collide() -> None:
+    from hybridcore.packer.store.state_files import safe_name
+
+    names = ["a b", "a_b", "a/b", "a%20b", "semi,comma", ".", "..", ".x", "", "ünï", "a" * 300]
+    files = [safe_name(name) for name in names]
+    assert len(set(files)) == len(names)
+    for file in files:
+        assert "/" not in file and file not in {".", ".."} and not file.startswith(".")
+        assert len(file) <= 120
+    assert safe_name("null.vsphere") == "null.vsphere"  # plain names keep their files
+
+
+def test_records_under_a_legacy_name_are_still_read(tmp_path: Path) -> None:
+    from hybridcore.packer.store.artifact_records import ArtifactRegistry
+    from hybridcore.packer.store.state_files import legacy_safe_name
+
+    legacy = tmp_path / "artifacts" / f"{legacy_safe_name('null.a b')}.json"
+    legacy.parent.mkdir()
+    legacy.write_text('{"schema_version": "1.0", "build": "null.a_b", "records": []}')
+    registry = ArtifactRegistry(tmp_path)
+    assert registry.load("null.a b") == []  # the legacy file holds another build's records
+    assert registry.path_for("null.a b").name == "null.a%20b.json"

@@ -1,5 +1,5 @@
 """The command line: parse, call one command, render. The only layer that prints."""
 
-from hybridcore.cli.main import main
+from hybridcore.cli.main import entry, main
 
-__all__ = ["main"]
+__all__ = ["entry", "main"]

@@ -579,3 +579,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         remove_orphans()  # whatever the command: Packer temp files a killed run left behind
         outcome.code = _COMMANDS.get(args.command, _packer_command)(args)
     return outcome.code
+
+
+def entry() -> None:
+    """The console script: the tool's own process adopts what its builds detach (a child
+    subreaper), which `main`, also called in-process by tests and tools, leaves alone."""
+    from hybridcore.packer.run.descendants import become_subreaper
+
+    become_subreaper()
+    sys.exit(main())

@@ -3,9 +3,9 @@
 A provisioner may detach a process (`setsid`, a double fork, `nohup ... &`): it leaves
 Packer's process group, so stopping the group misses it. Each packer process gets a
 unique token in its environment, which every descendant inherits; when the build ends,
-every process still carrying the token is killed. The tool is also a child subreaper
-(`PR_SET_CHILD_SUBREAPER`), so detached descendants are re-parented to it rather than to
-init, and it reaps the ones it kills.
+every process still carrying the token is killed. The CLI also makes itself a child
+subreaper (`PR_SET_CHILD_SUBREAPER`), so detached descendants are re-parented to it rather
+than to init, and it reaps the ones it kills; a library caller's process is left as it is.
 """
 
 from __future__ import annotations

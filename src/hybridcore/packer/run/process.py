@@ -33,7 +33,6 @@ from typing import IO
 from hybridcore.logs import get_logger
 from hybridcore.packer.run.descendants import (
     RUN_TOKEN_ENV,
-    become_subreaper,
     new_run_token,
     stop_descendants,
 )
@@ -48,7 +47,8 @@ ERROR_TAIL_CHARS = 64 * 1024
 _JOIN_TIMEOUT_S = 10.0
 
 _MR_ERROR = re.compile(r"^\d+,[^,\n]*,ui,error,(.*)$", re.MULTILINE)
-_MR_ARTIFACT = re.compile(r"^\d+,([^,\n]*),artifact,(.*)$", re.MULTILINE)
+# Packer escapes commas in the data fields, not in the target: a build named `semi,comma`
+_MR_ARTIFACT = re.compile(r"^\d+,(.*?),artifact,(\d+,.*)$", re.MULTILINE)
 
 log = get_logger("packer")
 
@@ -289,7 +289,6 @@ def run_process(
     """
     extra: dict[str, object] = {"prefix": label, "command_id": command_id, "redacted": True}
     started_at = _now()
-    become_subreaper()
     token = new_run_token()
     proc = subprocess.Popen(
         _dies_with_us(argv, env, cwd),

@@ -31,7 +31,7 @@ from hybridcore.packer.base.input_files import read_input_text
 from hybridcore.packer.base.result import Artifact
 from hybridcore.packer.base.timestamps import rfc3339
 from hybridcore.packer.store.artifact_ids import builder_type_of, parse_artifact_id
-from hybridcore.packer.store.state_files import atomic_write_json, safe_name
+from hybridcore.packer.store.state_files import atomic_write_json, build_file
 
 __all__ = [
     "ArtifactRegistry",
@@ -211,10 +211,11 @@ class ArtifactRegistry:
         self.root = workdir / "artifacts"
 
     def path_for(self, build: str) -> Path:
-        return self.root / f"{safe_name(build)}.json"
+        return build_file(self.root, build, ".json")
 
     def load(self, build: str) -> list[ArtifactRecord]:
-        return self._read(self.path_for(build))
+        path = build_file(self.root, build, ".json", existing=True)
+        return [record for record in self._read(path) if record.build == build]
 
     def latest(self, build: str) -> ArtifactRecord | None:
         records = self.load(build)
@@ -227,7 +228,7 @@ class ArtifactRegistry:
             if path.name.endswith(".hash.json"):
                 continue
             data = self._read_raw(path)
-            if isinstance(data.get("build"), str):
+            if isinstance(data.get("build"), str) and data["build"] not in names:
                 names.append(data["build"])
         return names
 
@@ -257,7 +258,7 @@ class ArtifactRegistry:
             locks = self.root.parent / "state" / "packer" / "locks"
             locks.mkdir(parents=True, exist_ok=True)
             with FileLock(str(locks / f"{path.name}.lock"), timeout=60):
-                existing = self._read(path)
+                existing = self.load(build)
                 atomic_write_json(
                     path,
                     {

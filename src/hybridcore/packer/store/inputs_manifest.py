@@ -24,7 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from hybridcore.packer.base.errors import HybridcoreError
 from hybridcore.packer.base.exit_class import ExitClass
 from hybridcore.packer.store.hashing import HashCache, hash_files
-from hybridcore.packer.store.state_files import atomic_write_json, safe_name
+from hybridcore.packer.store.state_files import atomic_write_json, build_file
 
 __all__ = [
     "HASH_SCHEMA_VERSION",
@@ -140,8 +140,10 @@ def hash_inputs(
     )
 
 
-def manifest_path(workdir: Path, build: str) -> Path:
-    return workdir / "artifacts" / f"{safe_name(build)}.hash.json"
+def manifest_path(workdir: Path, build: str, *, existing: bool = False) -> Path:
+    """Where the build's inputs manifest is written (`existing`: or was, by an older
+    release that named files differently)."""
+    return build_file(workdir / "artifacts", build, ".hash.json", existing=existing)
 
 
 def _tampered(path: Path, why: str) -> HybridcoreError:
@@ -156,7 +158,7 @@ def _tampered(path: Path, why: str) -> HybridcoreError:
 
 def load_hash_manifest(workdir: Path, build: str) -> HashManifest | None:
     """The build's last hash manifest, None if there is none; exit 3 if it was tampered with."""
-    path = manifest_path(workdir, build)
+    path = manifest_path(workdir, build, existing=True)
     try:
         data: Any = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -173,7 +175,8 @@ def load_hash_manifest(workdir: Path, build: str) -> HashManifest | None:
         manifest.inputs, manifest.variables, manifest.packer_version
     ):
         raise _tampered(path, "has a digest that does not match its inputs")
-    return manifest
+    # a legacy file name may have been shared by two builds: only this build's counts
+    return manifest if manifest.build == build else None
 
 
 def write_hash_manifest(

@@ -20,7 +20,7 @@ from filelock import FileLock
 from hybridcore.packer.base.errors import HybridcoreError
 from hybridcore.packer.base.exit_class import ExitClass
 from hybridcore.packer.base.timestamps import rfc3339
-from hybridcore.packer.store.state_files import atomic_write_json, safe_name
+from hybridcore.packer.store.state_files import atomic_write_json, build_file
 from hybridcore.redaction.engine import Redactor
 from hybridcore.redaction.structured import scrub_data
 
@@ -85,7 +85,7 @@ def write_log_summaries(
     now = datetime.now(UTC)
     written = []
     for build, facts in sorted(builds.items()):
-        path = workdir / "state" / "packer" / "logs" / f"{safe_name(build)}.json"
+        path = build_file(workdir / "state" / "packer" / "logs", build, ".json")
         path.parent.mkdir(parents=True, exist_ok=True)
         entry = {
             **facts,
