@@ -8,6 +8,7 @@ import stat
 import sys
 import textwrap
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -90,3 +91,24 @@ def write_template(directory: Path, text: str, name: str = "main.pkr.hcl") -> Pa
     path = directory / name
     path.write_text(textwrap.dedent(text))
     return path
+
+
+from tests.registry_pg import PostgresServer, postgres_server  # noqa: E402, F401
+
+
+@dataclass(frozen=True)
+class RegistryBackend:
+    """A registry for one test: `url` for --registry (None: the embedded SQLite file)."""
+
+    name: str
+    url: str | None
+    server: PostgresServer | None = None
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def registry_backend(request: pytest.FixtureRequest, tmp_path: Path) -> RegistryBackend:
+    """The same test on the embedded SQLite registry and on a fresh PostgreSQL database."""
+    if request.param == "sqlite":
+        return RegistryBackend("sqlite", f"sqlite:///{tmp_path / 'shared' / 'registry.db'}")
+    server: PostgresServer = request.getfixturevalue("postgres_server")
+    return RegistryBackend("postgresql", server.url(server.create_database()), server)
