@@ -422,11 +422,13 @@ def test_skip_unchanged_rebuilds_only_what_changed(example: Path, tmp_path: Path
     assert _cli(root, "verify", "hybrid").returncode == 0
 
 
-def test_skip_unchanged_rebuilds_without_an_artifact_record(example: Path, tmp_path: Path) -> None:
+def test_skip_unchanged_rebuilds_a_revoked_version(example: Path, tmp_path: Path) -> None:
+    """The registry is the baseline: a revoked version is rebuilt, the rest skipped."""
     root = example.parent
     wrapper, log = _logging_packer(tmp_path)
     _build(root, packer=wrapper)
-    (root / "wd" / "artifacts" / "file.seed.json").unlink()
+    revoked = _cli(root, "registry", "revoke", "file.seed@1", "--reason", "seed leaked")
+    assert revoked.returncode == 0, revoked.stderr
     log.unlink()
     code, result = _json(root, "build", "--skip-unchanged", "hybrid", packer=wrapper)
     assert code == 0, result["message"]

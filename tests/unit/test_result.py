@@ -42,6 +42,7 @@ RESULT_KEYS = {
     "cache",
     "drift",
     "skipped",
+    "versions",
     "secrets",
     "log_paths",
     "result_path",

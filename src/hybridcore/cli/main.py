@@ -18,6 +18,7 @@ from types import ModuleType
 from typing import TYPE_CHECKING, NoReturn
 
 from hybridcore import __version__
+from hybridcore.cli import registry as registry_cli
 from hybridcore.cli.progress import progress_display
 
 if TYPE_CHECKING:
@@ -91,6 +92,7 @@ def _parser() -> argparse.ArgumentParser:
         default=None,
         help="packer executable (default: $HYBRIDCORE_PACKER_BIN, else packer on PATH)",
     )
+    registry_cli.add_global_option(parser)
     parser.add_argument("--json", action="store_true", help="print the result as JSON on stdout")
     parser.add_argument(
         "--log-json",
@@ -174,6 +176,7 @@ def _parser() -> argparse.ArgumentParser:
         "--no-cache", action="store_true", help="give this run a private, empty packer cache"
     )
     build.add_argument("--cache-dir", default=None, metavar="DIR")
+    registry_cli.add_build_options(build)
     build.add_argument("paths", nargs="+", metavar="PATH")
 
     for name, text in (
@@ -242,6 +245,7 @@ def _parser() -> argparse.ArgumentParser:
 
     schema = commands.add_parser("schema", help="print a JSON Schema")
     schema.add_argument("name", choices=["result", "artifact-record"])
+    registry_cli.add_commands(commands)
     return parser
 
 
@@ -312,6 +316,7 @@ def _check(args: argparse.Namespace) -> int:
         "workdir": args.workdir,
         "packer": args.packer,
         "provisioners": args.provisioner,
+        "registry": args.registry,
     }
     if args.command == "drift":
         report = checks.drift(args.paths, full=args.full, **common)
@@ -415,6 +420,7 @@ def _manifest_import(args: argparse.Namespace) -> int:
         sys.stderr.write(
             f"{PROG}: recorded {len(records)} record(s) under {workdir / 'artifacts'}\n"
         )
+        return registry_cli.import_written(args, records)
     return 0
 
 
@@ -504,6 +510,7 @@ def _build(
         timeout=args.timeout,
         kill_after=args.kill_after,
         command_id=command_id,
+        **registry_cli.build_kwargs(args),
     )
     return result
 
@@ -519,6 +526,10 @@ def _report(result: Result, as_json: bool) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if (refusal := registry_cli.refused(args)) is not None:
+        return refusal
+    if args.command == "registry":
+        return registry_cli.run(args)
     if args.command == "schema":
         return _schema(args.name)
     if args.command in ("drift", "verify"):

@@ -20,6 +20,7 @@ from hybridcore.logs import command_context, get_logger, register_redactor
 from hybridcore.packer.base.artifact_record import ArtifactRecord
 from hybridcore.packer.base.build_drift import BuildDrift
 from hybridcore.packer.base.errors import HybridcoreError
+from hybridcore.packer.base.registered_version import RegisteredVersion
 from hybridcore.packer.base.result import Result, RunResult, severity
 from hybridcore.packer.base.timestamps import rfc3339
 from hybridcore.packer.commands._build_steps import (
@@ -29,6 +30,7 @@ from hybridcore.packer.commands._build_steps import (
     run_label,
     serial_invocations,
 )
+from hybridcore.packer.commands._registration import check_labels, open_for, register_builds
 from hybridcore.packer.commands._skip_unchanged import plan_inputs, record_inputs, succeeded_builds
 from hybridcore.packer.run.argv import fmt_argv, validate_argv
 from hybridcore.packer.run.options import (
@@ -130,6 +132,7 @@ class _Command:
         self.cache: dict[str, Any] | None = None
         self.drift: list[BuildDrift] = []
         self.skipped: list[BuildDrift] = []
+        self.versions: list[RegisteredVersion] = []
         self.ledger = ScrubLedger()
         clean_stale_temp_files(self.workdir)
         self.retention: dict[str, Any] | None = None  # set by build: log summaries wanted
@@ -210,6 +213,7 @@ class _Command:
             cache=self.cache,
             drift=self.drift,
             skipped=self.skipped,
+            versions=self.versions,
             secrets=self.secrets.names,
             log_paths=[path for run in self.runs for path in run.log_paths],
             result_path=str(log_dir / "result.json"),
@@ -483,12 +487,16 @@ def build(
     kill_after: float = 120.0,
     command_id: str | None = None,
     progress: Progress | None = None,
+    registry: str | None = None,
+    labels: Mapping[str, str] | None = None,
 ) -> Result:
     """``packer build`` of each target template; records every artifact.
 
     With `parallel=N`, each selected build runs as its own packer process, at most
     N at once, each in its own working directory (`fail_fast` stops the others at
     the first failure); `progress(build, state)` is called as builds change state.
+    Each successful build registers a version (with `labels`) in the registry at
+    `registry` (default: $HYBRIDCORE_REGISTRY_URL, else <workdir>/state/registry.db).
     """
     state = _Command("build", workdir=workdir, env=env, cwd=cwd, command_id=command_id)
     environ = dict(os.environ)
@@ -515,6 +523,8 @@ def build(
                 parallel_builds=parallel_builds,
             )
             state.retention = retention_policy(log_keep_days, environ)
+            checked_labels = check_labels(labels)
+            store = open_for(registry, state.workdir, environ, state.secrets.redactor)
             state.packer = binary = locate_packer(packer, cache=version_cache(state.workdir))
             session = state.session(
                 binary, environ=environ, cache_dir=None, timeout=timeout, kill_after=kill_after
@@ -526,6 +536,7 @@ def build(
                 secret_names=set(state.secrets.env),
                 packer_version=binary.version_text,
                 skip_unchanged=skip_unchanged,
+                registry=store,
             )
             state.drift, state.skipped = inputs.drift, inputs.skipped
             if inputs.skipped:
@@ -557,11 +568,17 @@ def build(
                 session.cleanup()
                 state.cache = cache.summary() if cache else None
             state.records = record_artifacts(session, state.runs, binary, inputs.digests())
-            record_inputs(
+            succeeded = succeeded_builds(state.runs, templates, options)
+            record_inputs(session, inputs, succeeded, state.records)
+            state.versions = register_builds(
+                store,
                 session,
-                inputs,
-                succeeded_builds(state.runs, templates, options),
-                state.records,
+                templates=templates,
+                options=options,
+                current=inputs.current,
+                builds=succeeded,
+                records=state.records,
+                labels=checked_labels,
             )
         except HybridcoreError as error:
             return state.finish(error)

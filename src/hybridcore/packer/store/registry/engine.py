@@ -14,12 +14,17 @@ from pathlib import Path
 from typing import Any
 
 from filelock import FileLock
-from sqlalchemy import create_engine, event, inspect, text
+from sqlalchemy import create_engine, event, insert, inspect, text
 from sqlalchemy.engine import Connection, Engine
 
 from hybridcore.packer.base.errors import HybridcoreError
 from hybridcore.packer.store.registry.db_errors import registry_errors
-from hybridcore.packer.store.registry.schema import KNOWN_REVISIONS, SCHEMA_REVISION
+from hybridcore.packer.store.registry.schema import (
+    KNOWN_REVISIONS,
+    SCHEMA_REVISION,
+    alembic_version,
+    metadata,
+)
 from hybridcore.packer.store.registry.target import RegistryTarget
 
 __all__ = [
@@ -117,27 +122,34 @@ def _upgrade(connection: Connection) -> None:
     command.upgrade(config, "head")
 
 
-def migrate(target: RegistryTarget) -> tuple[str | None, str]:
+def migrate(target: RegistryTarget, *, quick: bool = False) -> tuple[str | None, str]:
     """Upgrade the schema to this tool's head, once, whoever else is migrating.
-    Returns (revision before, revision after)."""
+    With `quick`, an empty database gets the head tables directly (and Alembic's stamp):
+    the same schema, without loading Alembic. Returns (revision before, revision after)."""
     engine = engine_for(target)
     with registry_errors(target):
         if target.backend == "sqlite":
             lock = FileLock(f"{target.url.database}.migrate.lock", timeout=BUSY_TIMEOUT_S)
             with lock, engine.begin() as connection:
-                return _migrate_on(target, connection)
+                return _migrate_on(target, connection, quick=quick)
         with engine.begin() as connection:
             connection.execute(
                 text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK_KEY}
             )
-            return _migrate_on(target, connection)
+            return _migrate_on(target, connection, quick=quick)
 
 
-def _migrate_on(target: RegistryTarget, connection: Connection) -> tuple[str | None, str]:
+def _migrate_on(
+    target: RegistryTarget, connection: Connection, *, quick: bool
+) -> tuple[str | None, str]:
     before = schema_revision(connection)
     if before is not None and before not in KNOWN_REVISIONS:
         raise _newer(target, before)
-    if before != SCHEMA_REVISION:
+    if before is None and quick:
+        metadata.create_all(connection)
+        alembic_version.create(connection)
+        connection.execute(insert(alembic_version).values(version_num=SCHEMA_REVISION))
+    elif before != SCHEMA_REVISION:
         _upgrade(connection)
     return before, SCHEMA_REVISION
 
@@ -166,6 +178,6 @@ def ensure_schema(target: RegistryTarget) -> Engine:
                 remediation="Run `hybridcore-packer registry migrate` once with the registry "
                 "owner's role; shared registries are never migrated behind your back.",
             )
-        migrate(target)
+        migrate(target, quick=True)
     _checked.add(target.key)
     return engine

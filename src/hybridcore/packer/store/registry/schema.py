@@ -22,6 +22,7 @@ from sqlalchemy import (
 __all__ = [
     "KNOWN_REVISIONS",
     "SCHEMA_REVISION",
+    "alembic_version",
     "artifacts",
     "builds",
     "channel_events",
@@ -37,6 +38,13 @@ KNOWN_REVISIONS: tuple[str, ...] = ("0001_initial",)
 SCHEMA_REVISION = KNOWN_REVISIONS[-1]
 
 metadata = MetaData()
+
+# Alembic's own bookkeeping table, as Alembic creates it (kept out of `metadata`).
+alembic_version = Table(
+    "alembic_version",
+    MetaData(),
+    Column("version_num", String(32), primary_key=True),
+)
 
 builds = Table(
     "builds",
