@@ -11,6 +11,7 @@ from sqlalchemy import (
     Boolean,
     Column,
     ForeignKey,
+    Index,
     Integer,
     MetaData,
     String,
@@ -131,4 +132,5 @@ channel_events = Table(
     Column("action", String(16), nullable=False),
     Column("actor", String(255)),
     Column("at", String(32), nullable=False),
+    Index("ix_channel_events_build_channel", "build", "channel"),
 )
