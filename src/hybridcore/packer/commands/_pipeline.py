@@ -525,6 +525,7 @@ def build(
             state.retention = retention_policy(log_keep_days, environ)
             checked_labels = check_labels(labels)
             store = open_for(registry, state.workdir, environ, state.secrets.redactor)
+            store.check_writable()
             state.packer = binary = locate_packer(packer, cache=version_cache(state.workdir))
             session = state.session(
                 binary, environ=environ, cache_dir=None, timeout=timeout, kill_after=kill_after

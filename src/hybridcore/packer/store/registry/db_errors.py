@@ -33,7 +33,8 @@ def _translate(exc: SQLAlchemyError, target: RegistryTarget) -> HybridcoreError:
     said = Redactor(target.secrets).scrub(_first_line(exc))
     where = f"registry {target.shown}"
     state = getattr(getattr(exc, "orig", None), "sqlstate", None)
-    if state in _AUTH_STATES:
+    # libpq reports a refused login while connecting, before any SQLSTATE exists
+    if state in _AUTH_STATES or "authentication failed" in said:
         return HybridcoreError(
             f"{where} refused the credentials: {said}.",
             exit_code=3,

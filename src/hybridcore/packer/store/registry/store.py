@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 
-from sqlalchemy import and_, select
+from sqlalchemy import and_, select, text
 from sqlalchemy.engine import Connection, Engine
 
 from hybridcore.packer.base.errors import HybridcoreError
@@ -62,6 +63,28 @@ class Registry:
             connection.begin(),
         ):
             yield connection
+
+    def check_writable(self) -> None:
+        """Exit 3 now, not after an hour of building, if this role cannot register."""
+        if self.target.backend == "postgresql":
+            with self._read() as connection:
+                allowed = connection.execute(
+                    text(
+                        "SELECT has_table_privilege('versions', 'INSERT') AND "
+                        "has_table_privilege('channels', 'UPDATE')"
+                    )
+                ).scalar()
+        else:
+            allowed = os.access(str(self.target.url.database), os.W_OK)
+        if not allowed:
+            raise HybridcoreError(
+                f"registry {self.target.shown} denied this change: this role cannot register "
+                "versions.",
+                exit_code=3,
+                rule="registry_permission_denied",
+                remediation="Build with the writer role's credentials (docs/registry.md, Roles); "
+                "the read-only role is for lookups.",
+            )
 
     # --- versions -----------------------------------------------------------------------
 
