@@ -436,3 +436,19 @@ def test_skip_unchanged_rebuilds_a_revoked_version(example: Path, tmp_path: Path
     builds = [line for line in log.read_text().splitlines() if line.startswith("build ")]
     assert len(builds) == 1
     assert "-only=file.seed" in builds[0].split()
+
+
+def test_a_workdir_from_before_the_registry_keeps_its_baseline(example: Path) -> None:
+    """The embedded registry, created in a workdir that already has records and hash
+    manifests, imports them: drift stays clean, verify passes, nothing is rebuilt."""
+    root = example.parent
+    _build(root)
+    (root / "wd" / "state" / "registry.db").unlink()
+    for leftover in (root / "wd" / "state").glob("registry.db-*"):
+        leftover.unlink()
+    code, report = _json(root, "drift", "hybrid")
+    assert code == 0, report["message"]
+    assert {item["status"] for item in report["builds"]} == {"clean"}
+    assert _cli(root, "verify", "hybrid").returncode == 0
+    code, result = _json(root, "build", "--skip-unchanged", "hybrid")
+    assert code == 0 and sorted(s["build"] for s in result["skipped"]) == BUILDS

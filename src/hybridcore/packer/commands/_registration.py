@@ -33,14 +33,28 @@ def open_for(
 ) -> Registry:
     """The registry of this command; its password joins `redactor` and the logs' scrubbing."""
     from hybridcore.packer.store.registry.store import open_registry
-    from hybridcore.packer.store.registry.target import resolve_target
+    from hybridcore.packer.store.registry.target import embedded_path, resolve_target
 
     target = resolve_target(registry, workdir=workdir, environ=environ)
     if target.secrets:
         register_redactor(Redactor(target.secrets))
         if redactor is not None:
             redactor.add(*target.secrets)
-    return open_registry(target)
+    fresh = target.backend == "sqlite" and not Path(str(target.url.database)).exists()
+    store = open_registry(target)
+    if fresh and Path(str(target.url.database)) == embedded_path(workdir):
+        _adopt_workdir_records(store, workdir)
+    return store
+
+
+def _adopt_workdir_records(store: Registry, workdir: Path) -> None:
+    """A workdir from before the registry: its records and manifests become versions, so
+    drift and verify keep their baseline across the upgrade."""
+    from hybridcore.packer.commands.registry import adopt_workdir
+
+    added = adopt_workdir(store, workdir)
+    if added:
+        log.info("imported %d version(s) from %s into the new registry", added, workdir)
 
 
 def check_labels(labels: Mapping[str, str] | None) -> dict[str, str]:

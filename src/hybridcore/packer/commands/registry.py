@@ -39,6 +39,7 @@ if TYPE_CHECKING:  # SQLAlchemy loads when a command opens the registry, not at 
 __all__ = [
     "LOOKUP_KEYS",
     "RegistryReport",
+    "adopt_workdir",
     "channel_get",
     "channel_history",
     "channel_rollback",
@@ -478,6 +479,16 @@ def _imported(records: list[ArtifactRecord], workdir: Path) -> list[NewVersion]:
     return news
 
 
+def _workdir_records(workdir: Path) -> list[ArtifactRecord]:
+    files = ArtifactRegistry(workdir)
+    return [record for build in files.builds() for record in files.load(build)]
+
+
+def adopt_workdir(store: Registry, workdir: Path) -> int:
+    """Import the workdir's records (as `registry import` does); the number of versions added."""
+    return len(store.adopt(_imported(_workdir_records(workdir), workdir)))
+
+
 def import_records(
     records: list[ArtifactRecord] | None = None,
     *,
@@ -491,10 +502,7 @@ def import_records(
     root = Path(workdir) if workdir else Path.cwd()
 
     def body(store: Registry) -> dict[str, Any]:
-        found = records
-        if found is None:
-            files = ArtifactRegistry(root)
-            found = [record for build in files.builds() for record in files.load(build)]
+        found = records if records is not None else _workdir_records(root)
         added = store.adopt(_imported(list(found), root))
         return {
             "message": f"registry import: {len(added)} new version(s) from {len(found)} record(s).",
