@@ -72,3 +72,11 @@ def test_a_password_is_taken_from_the_environment_never_the_flag(tmp_path: Path)
     with pytest.raises(HybridcoreError) as caught:
         resolve_target("postgresql://a@h/db", workdir=tmp_path, environ=missing)
     assert caught.value.rule == "registry_password_file"
+
+
+def test_a_question_to_a_missing_embedded_registry_creates_nothing(tmp_path: Path) -> None:
+    from hybridcore import packer
+
+    report = packer.registry_lookup({"build": "b"}, workdir=tmp_path, environ={})
+    assert (report.exit_code, report.rule) == (1, "registry_missing")
+    assert not (tmp_path / "state").exists()

@@ -108,6 +108,19 @@ def _target(
     return target
 
 
+def _refuse_missing(target: RegistryTarget) -> None:
+    """A question to a registry that does not exist must not create an empty one (in
+    Terraform's working directory, say)."""
+    if not Path(str(target.url.database)).is_file():
+        raise HybridcoreError(
+            f"there is no registry at {target.shown}.",
+            exit_code=1,
+            rule="registry_missing",
+            remediation="Point HYBRIDCORE_REGISTRY_URL (or --registry) at the team's registry, "
+            "or --workdir at the directory whose state/registry.db the builds wrote.",
+        )
+
+
 def _run(
     command: str,
     body: Callable[[Registry], dict[str, Any]],
@@ -116,6 +129,7 @@ def _run(
     workdir: str | os.PathLike[str] | None,
     environ: Mapping[str, str] | None,
     open_store: bool = True,
+    reads_only: bool = False,
 ) -> RegistryReport:
     from hybridcore.packer.store.registry.engine import engine_for
     from hybridcore.packer.store.registry.store import Registry, open_registry
@@ -126,6 +140,8 @@ def _run(
     try:
         target = _target(registry, workdir, os.environ if environ is None else environ)
         shown = target.shown
+        if reads_only and target.backend == "sqlite":
+            _refuse_missing(target)
         store = open_registry(target) if open_store else Registry(target, engine_for(target))
         fields = {"exit_code": 0, "rule": "ok", "remediation": None, **body(store)}
     except HybridcoreError as error:
@@ -193,7 +209,14 @@ def versions(
             "versions": found,
         }
 
-    return _run("registry versions", body, registry=registry, workdir=workdir, environ=environ)
+    return _run(
+        "registry versions",
+        body,
+        registry=registry,
+        workdir=workdir,
+        environ=environ,
+        reads_only=True,
+    )
 
 
 def _matching(state: ChannelState, platform: str | None, region: str | None) -> list[VersionImage]:
@@ -244,7 +267,14 @@ def channel_get(
             "channel": state,
         }
 
-    return _run("registry channel get", body, registry=registry, workdir=workdir, environ=environ)
+    return _run(
+        "registry channel get",
+        body,
+        registry=registry,
+        workdir=workdir,
+        environ=environ,
+        reads_only=True,
+    )
 
 
 def channel_set(
@@ -315,7 +345,12 @@ def channel_history(
         }
 
     return _run(
-        "registry channel history", body, registry=registry, workdir=workdir, environ=environ
+        "registry channel history",
+        body,
+        registry=registry,
+        workdir=workdir,
+        environ=environ,
+        reads_only=True,
     )
 
 
@@ -380,7 +415,14 @@ def outdated(
             "outdated": found,
         }
 
-    return _run("registry outdated", body, registry=registry, workdir=workdir, environ=environ)
+    return _run(
+        "registry outdated",
+        body,
+        registry=registry,
+        workdir=workdir,
+        environ=environ,
+        reads_only=True,
+    )
 
 
 def _query(raw: Mapping[str, object]) -> dict[str, str]:
@@ -442,7 +484,14 @@ def lookup(
             "lookup": answer,
         }
 
-    return _run("registry lookup", body, registry=registry, workdir=workdir, environ=environ)
+    return _run(
+        "registry lookup",
+        body,
+        registry=registry,
+        workdir=workdir,
+        environ=environ,
+        reads_only=True,
+    )
 
 
 def _imported(records: list[ArtifactRecord], workdir: Path) -> list[NewVersion]:
