@@ -5,6 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/bootstrap.sh --test
+scripts/install-postgres.sh  # the registry tests start a private PostgreSQL server
 packer_166="$(scripts/install-packer.sh 1.6.6)"
 packer_195="$(scripts/install-packer.sh 1.9.5)"
 # The plugin example's qemu plugin makes its disk with a real qemu-img.

@@ -9,6 +9,7 @@ import subprocess
 import sys
 import textwrap
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -134,3 +135,24 @@ def mirror(tmp_path_factory: pytest.TempPathFactory) -> Path:
     _script("plugin-mirror.sh", str(directory))
     assert (directory / PLUGIN).is_file()
     return directory
+
+
+from tests.registry_pg import PostgresServer, postgres_server  # noqa: E402, F401
+
+
+@dataclass(frozen=True)
+class RegistryBackend:
+    """A registry for one test: `url` for --registry (None: the embedded SQLite file)."""
+
+    name: str
+    url: str | None
+    server: PostgresServer | None = None
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def registry_backend(request: pytest.FixtureRequest, tmp_path: Path) -> RegistryBackend:
+    """The same test on the embedded SQLite registry and on a fresh PostgreSQL database."""
+    if request.param == "sqlite":
+        return RegistryBackend("sqlite", f"sqlite:///{tmp_path / 'shared' / 'registry.db'}")
+    server: PostgresServer = request.getfixturevalue("postgres_server")
+    return RegistryBackend("postgresql", server.url(server.create_database()), server)

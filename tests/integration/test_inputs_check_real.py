@@ -424,11 +424,13 @@ def test_skip_unchanged_rebuilds_only_what_changed(example: Path, tmp_path: Path
     assert _cli(root, "verify", "hybrid").returncode == 0
 
 
-def test_skip_unchanged_rebuilds_without_an_artifact_record(example: Path, tmp_path: Path) -> None:
+def test_skip_unchanged_rebuilds_a_revoked_version(example: Path, tmp_path: Path) -> None:
+    """The registry is the baseline: a revoked version is rebuilt, the rest skipped."""
     root = example.parent
     wrapper, log = _logging_packer(tmp_path)
     _build(root, packer=wrapper)
-    (root / "wd" / "artifacts" / "file.seed.json").unlink()
+    revoked = _cli(root, "registry", "revoke", "file.seed@1", "--reason", "seed leaked")
+    assert revoked.returncode == 0, revoked.stderr
     log.unlink()
     code, result = _json(root, "build", "--skip-unchanged", "hybrid", packer=wrapper)
     assert code == 0, result["message"]
@@ -436,3 +438,19 @@ def test_skip_unchanged_rebuilds_without_an_artifact_record(example: Path, tmp_p
     builds = [line for line in log.read_text().splitlines() if line.startswith("build ")]
     assert len(builds) == 1
     assert "-only=file.seed" in builds[0].split()
+
+
+def test_a_workdir_from_before_the_registry_keeps_its_baseline(example: Path) -> None:
+    """The embedded registry, created in a workdir that already has records and hash
+    manifests, imports them: drift stays clean, verify passes, nothing is rebuilt."""
+    root = example.parent
+    _build(root)
+    (root / "wd" / "state" / "registry.db").unlink()
+    for leftover in (root / "wd" / "state").glob("registry.db-*"):
+        leftover.unlink()
+    code, report = _json(root, "drift", "hybrid")
+    assert code == 0, report["message"]
+    assert {item["status"] for item in report["builds"]} == {"clean"}
+    assert _cli(root, "verify", "hybrid").returncode == 0
+    code, result = _json(root, "build", "--skip-unchanged", "hybrid")
+    assert code == 0 and sorted(s["build"] for s in result["skipped"]) == BUILDS

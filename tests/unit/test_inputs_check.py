@@ -264,17 +264,28 @@ def test_skip_unchanged_starts_no_packer_build(
     assert [d.status for d in rebuilt.drift] == ["drifted"]
 
 
-def test_skip_unchanged_needs_an_artifact_record(
+def test_skip_unchanged_follows_the_registry_not_the_workdir_files(
     project: Path, fake_packer: Callable[..., FakePacker]
 ) -> None:
+    """The registry is the baseline: a lost record file changes nothing, a revoked
+    version is rebuilt."""
     fake = fake_packer()
     fake.script([{"stdout": ARTIFACT_LINES}])
     common: dict[str, Any] = {"workdir": "wd", "cwd": project, "packer": str(fake.path)}
-    assert packer.build("tpl", **common).exit_code == 0
+    first = packer.build("tpl", **common)
+    assert first.exit_code == 0, first.message
+    assert [(v.build, v.number) for v in first.versions] == [("null.a", 1)]
     (project / "wd" / "artifacts" / "null.a.json").unlink()
     again = packer.build("tpl", skip_unchanged=True, **common)
-    assert again.skipped == []
+    assert [s.build for s in again.skipped] == ["null.a"]
+    assert len(_build_calls(fake)) == 1
+
+    revoked = packer.registry_revoke("null.a@1", reason="bad base", workdir=project / "wd")
+    assert revoked.exit_code == 0, revoked.message
+    rebuilt = packer.build("tpl", skip_unchanged=True, **common)
+    assert rebuilt.skipped == []
     assert len(_build_calls(fake)) == 2
+    assert [(v.build, v.number) for v in rebuilt.versions] == [("null.a", 2)]
 
 
 def test_verify_passes_on_records_only_when_they_agree(

@@ -913,8 +913,8 @@ def test_pkr_var_of_a_sensitive_variable_is_scrubbed(
     assert _calls(fake)[0]["env"]["PKR_VAR_registry_token"] == "pkr-var-secret-123"
     assert "PKR_VAR_registry_token" in result.secrets
     assert f"token {PLACEHOLDER}" in result.stdout
-    for path in _files_under(work):
-        assert "pkr-var-secret-123" not in path.read_text()
+    for path in _files_under(work):  # the registry database is binary: compare bytes
+        assert b"pkr-var-secret-123" not in path.read_bytes(), path
 
 
 def test_a_result_that_cannot_be_stored_is_still_returned(

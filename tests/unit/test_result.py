@@ -42,6 +42,7 @@ RESULT_KEYS = {
     "cache",
     "drift",
     "skipped",
+    "versions",
     "secrets",
     "inherited_secrets",
     "weak_secrets",

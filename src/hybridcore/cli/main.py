@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from hybridcore import __version__
+from hybridcore.cli import registry as registry_cli
 from hybridcore.cli.console import PROG, is_terminal, out, say, use_colour
 from hybridcore.cli.error_handler import error_handler
 from hybridcore.cli.progress import progress_display
@@ -97,6 +98,7 @@ def _parser() -> argparse.ArgumentParser:
         default=None,
         help="packer executable (default: $HYBRIDCORE_PACKER_BIN, else packer on PATH)",
     )
+    registry_cli.add_global_option(parser)
     parser.add_argument("--json", action="store_true", help="print the result as JSON on stdout")
     parser.add_argument(
         "--log-json",
@@ -201,6 +203,7 @@ def _parser() -> argparse.ArgumentParser:
         "--no-cache", action="store_true", help="give this run a private, empty packer cache"
     )
     build.add_argument("--cache-dir", default=None, metavar="DIR")
+    registry_cli.add_build_options(build)
     build.add_argument("paths", nargs="+", metavar="PATH")
 
     for name, text in (
@@ -269,6 +272,7 @@ def _parser() -> argparse.ArgumentParser:
 
     schema = commands.add_parser("schema", help="print a JSON Schema")
     schema.add_argument("name", choices=["result", "artifact-record"])
+    registry_cli.add_commands(commands)
     return parser
 
 
@@ -333,6 +337,7 @@ def _check(args: argparse.Namespace) -> int:
         "workdir": args.workdir,
         "packer": args.packer,
         "provisioners": args.provisioner,
+        "registry": args.registry,
     }
     if args.command == "drift":
         report = checks.drift(args.paths, full=args.full, **common)
@@ -436,6 +441,7 @@ def _manifest_import(args: argparse.Namespace) -> int:
     _print_records(records, args.json)
     if args.write:
         say(f"recorded {len(records)} record(s) under {workdir / 'artifacts'}")
+        return registry_cli.import_written(args, records)
     return 0
 
 
@@ -507,6 +513,7 @@ def _run(args: argparse.Namespace) -> Result:
             use_cache=not args.no_cache,
             cache_dir=args.cache_dir,
             env_allow=args.env_allow,
+            **registry_cli.build_kwargs(args),
             **selection,
             **shared,
         )
@@ -552,6 +559,7 @@ def _report(result: Result, as_json: bool) -> None:
 
 _COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "schema": lambda args: _schema(args.name),
+    "registry": registry_cli.run,
     "drift": _check,
     "verify": _check,
     "artifacts": _artifacts,
@@ -577,7 +585,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         from hybridcore.packer.run.private_tmp import remove_orphans
 
         remove_orphans()  # whatever the command: Packer temp files a killed run left behind
-        outcome.code = _COMMANDS.get(args.command, _packer_command)(args)
+        refusal = registry_cli.refused(args)  # e.g. a password in --registry: exit 3
+        run = _COMMANDS.get(args.command, _packer_command)
+        outcome.code = refusal if refusal is not None else run(args)
     return outcome.code
 
 

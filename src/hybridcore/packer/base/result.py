@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from hybridcore.packer.base.artifact_record import ArtifactRecord
 from hybridcore.packer.base.build_drift import BuildDrift
+from hybridcore.packer.base.registered_version import RegisteredVersion
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -104,6 +105,9 @@ class Result(_Model):
     )
     skipped: list[BuildDrift] = Field(
         default_factory=list, description="Builds --skip-unchanged did not start, and why"
+    )
+    versions: list[RegisteredVersion] = Field(
+        default_factory=list, description="Registry versions this build registered"
     )
     secrets: list[str] = Field(description="Names (never values) of secret variables passed")
     inherited_secrets: list[str] = Field(

@@ -19,6 +19,7 @@ from hybridcore.packer.base.artifact_record import ArtifactRecord
 from hybridcore.packer.base.build_drift import BuildDrift
 from hybridcore.packer.base.errors import HybridcoreError, disk_full_error, is_disk_full
 from hybridcore.packer.base.exit_class import ExitClass
+from hybridcore.packer.base.registered_version import RegisteredVersion
 from hybridcore.packer.base.result import Result, RunResult
 from hybridcore.packer.base.settings import Settings
 from hybridcore.packer.base.timestamps import rfc3339
@@ -53,6 +54,7 @@ class Command:
         self.cache: dict[str, Any] | None = None
         self.drift: list[BuildDrift] = []
         self.skipped: list[BuildDrift] = []
+        self.versions: list[RegisteredVersion] = []
         self.ledger = ScrubLedger()
         self.retention: dict[str, Any] | None = None  # set by build: log summaries wanted
         self.env_allow: tuple[str, ...] | None = None  # --env-allow: None passes everything
@@ -136,6 +138,7 @@ class Command:
             cache=self.cache,
             drift=self.drift,
             skipped=self.skipped,
+            versions=self.versions,
             secrets=self.secrets.names,
             inherited_secrets=self.secrets.inherited_names,
             weak_secrets=list(self.secrets.weak),

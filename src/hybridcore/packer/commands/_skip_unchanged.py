@@ -1,5 +1,8 @@
 """What `build` does with hash manifests: check drift first, skip what is up to
-date (`--skip-unchanged`), and write a new hash manifest after each success."""
+date (`--skip-unchanged`), and write a new hash manifest after each success.
+
+The baseline is the build's last registered version (the registry outlives the
+runner); the workdir's own manifest is kept as the new one's `previous`."""
 
 from __future__ import annotations
 
@@ -7,6 +10,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from hybridcore.packer.base.artifact_record import ArtifactRecord
 from hybridcore.packer.base.build_drift import BuildDrift
@@ -16,7 +20,6 @@ from hybridcore.packer.base.timestamps import rfc3339
 from hybridcore.packer.commands._current_inputs import current_manifests
 from hybridcore.packer.run.options import BuildOptions
 from hybridcore.packer.run.provenance import git_state
-from hybridcore.packer.store.artifact_records import ArtifactRegistry
 from hybridcore.packer.store.drift import compare
 from hybridcore.packer.store.inputs_manifest import (
     HashManifest,
@@ -26,13 +29,17 @@ from hybridcore.packer.store.inputs_manifest import (
 from hybridcore.packer.template.facts import TemplateInfo, selected_builds
 from hybridcore.redaction.engine import Redactor
 
+if TYPE_CHECKING:  # SQLAlchemy loads when the registry is opened
+    from hybridcore.packer.store.registry.models import RegistryVersion
+    from hybridcore.packer.store.registry.store import Registry
+
 __all__ = ["InputsPlan", "plan_inputs", "record_inputs", "succeeded_builds"]
 
 
 @dataclass
 class InputsPlan:
     current: dict[str, HashManifest]
-    baselines: dict[str, HashManifest | None]
+    baselines: dict[str, HashManifest | None]  # the workdir's last manifests
     drift: list[BuildDrift]
     skipped: list[BuildDrift]
 
@@ -40,13 +47,13 @@ class InputsPlan:
         return {build: manifest.digest for build, manifest in self.current.items()}
 
 
-def _up_to_date(
-    build: str, current: HashManifest, baseline: HashManifest | None, registry: ArtifactRegistry
-) -> bool:
-    if baseline is None or baseline.digest != current.digest:
-        return False
-    latest = registry.latest(build)
-    return latest is not None and latest.provenance.inputs_digest == current.digest
+def _up_to_date(current: HashManifest, registered: RegistryVersion | None) -> bool:
+    """Built from these inputs, and not revoked (a revoked image is rebuilt)."""
+    return (
+        registered is not None
+        and registered.inputs_digest == current.digest
+        and registered.revoked is None
+    )
 
 
 def plan_inputs(
@@ -58,10 +65,11 @@ def plan_inputs(
     secret_names: set[str],
     packer_version: str,
     skip_unchanged: bool,
+    registry: Registry,
     redactor: Redactor,
 ) -> InputsPlan:
-    """Hash each selected build's inputs, compare with its last manifest, and decide
-    which builds `--skip-unchanged` leaves out."""
+    """Hash each selected build's inputs, compare with its last registered version, and
+    decide which builds `--skip-unchanged` leaves out."""
     current = current_manifests(
         templates,
         cwd=settings.cwd,
@@ -76,12 +84,12 @@ def plan_inputs(
         redactor=redactor,
     )
     baselines = {build: load_hash_manifest(settings.workdir, build) for build in current}
-    drift = [compare(current[b], baselines[b]) for b in sorted(current)]
+    registered = {build: registry.baseline(build) for build in current}
+    drift = [compare(current[b], _inputs_of(registered[b])) for b in sorted(current)]
     skipped = []
     if skip_unchanged:
-        registry = ArtifactRegistry(settings.workdir)
         for build in sorted(current):
-            if _up_to_date(build, current[build], baselines[build], registry):
+            if _up_to_date(current[build], registered[build]):
                 skipped.append(
                     BuildDrift(
                         build=build,
@@ -89,10 +97,19 @@ def plan_inputs(
                         digest=current[build].digest,
                         baseline_digest=current[build].digest,
                         message=f"{build}: inputs unchanged since the last successful build "
-                        f"(digest {current[build].digest[:12]}); its artifact record stands",
+                        f"(digest {current[build].digest[:12]}); its registered version "
+                        f"{_ref(registered[build])} stands",
                     )
                 )
     return InputsPlan(current, baselines, drift, skipped)
+
+
+def _inputs_of(version: RegistryVersion | None) -> HashManifest | None:
+    return version.inputs if version is not None else None
+
+
+def _ref(version: RegistryVersion | None) -> str:
+    return version.ref if version is not None else "-"
 
 
 def succeeded_builds(

@@ -11,6 +11,7 @@ import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from typing_extensions import Unpack
 
@@ -28,6 +29,7 @@ from hybridcore.packer.commands._build_steps import (
 from hybridcore.packer.commands._command import Command, execute
 from hybridcore.packer.commands._plugins import check_plugins_installed
 from hybridcore.packer.commands._prepare import Prepared, check_var_files, prepare
+from hybridcore.packer.commands._registration import check_labels, open_for, register_builds
 from hybridcore.packer.commands._skip_unchanged import (
     InputsPlan,
     plan_inputs,
@@ -40,6 +42,9 @@ from hybridcore.packer.run.runner import RunContext
 from hybridcore.packer.run.version import locate_packer, version_cache
 from hybridcore.packer.store.log_summaries import retention_policy
 from hybridcore.packer.template.facts import Targets
+
+if TYPE_CHECKING:  # SQLAlchemy loads when the registry is opened
+    from hybridcore.packer.store.registry.store import Registry
 
 __all__ = ["build"]
 
@@ -68,7 +73,12 @@ def _check_parallel(parallel: int | None) -> None:
 
 
 def _inputs(
-    command: Command, context: RunContext, prepared: Prepared, options: BuildOptions, plan: _Plan
+    command: Command,
+    context: RunContext,
+    prepared: Prepared,
+    options: BuildOptions,
+    plan: _Plan,
+    store: Registry,
 ) -> InputsPlan:
     """Each selected build's inputs now, its drift, and what --skip-unchanged leaves out."""
     inputs = plan_inputs(
@@ -79,6 +89,7 @@ def _inputs(
         secret_names=command.secrets.masked_names,
         packer_version=context.packer.version_text,
         skip_unchanged=plan.skip_unchanged,
+        registry=store,
         redactor=context.redactor,
     )
     command.drift, command.skipped = inputs.drift, inputs.skipped
@@ -147,13 +158,26 @@ def _record(
     prepared: Prepared,
     options: BuildOptions,
     inputs: InputsPlan,
+    store: Registry,
+    labels: dict[str, str],
 ) -> None:
-    """Artifact records for what the runs produced; inputs manifests for what succeeded."""
+    """Artifact records for what the runs produced; inputs manifests for what succeeded,
+    and a registered version per successful build."""
     command.records = record_artifacts(
         command.settings, command.runs, context.packer, context.redactor, inputs.digests()
     )
     done = succeeded_builds(command.runs, prepared.templates, options)
     record_inputs(command.settings, inputs, done, command.records)
+    command.versions = register_builds(
+        store,
+        context,
+        templates=prepared.templates,
+        options=options,
+        current=inputs.current,
+        builds=done,
+        records=command.records,
+        labels=labels,
+    )
 
 
 def build(
@@ -176,6 +200,8 @@ def build(
     secrets: Iterable[str] = (),
     env_allow: Iterable[str] | None = None,
     progress: Progress | None = None,
+    registry: str | None = None,
+    labels: Mapping[str, str] | None = None,
     **settings: Unpack[SettingsArgs],
 ) -> Result:
     """``packer build`` of each target template; records every artifact.
@@ -183,7 +209,9 @@ def build(
     With `parallel=N`, each selected build runs as its own packer process, at most
     N at once, each in its own working directory (`fail_fast` stops the others at
     the first failure); `progress(build, state)` is called as builds change state.
-    `env_allow`: as for `validate`.
+    `env_allow`: as for `validate`. Each successful build registers a version (with
+    `labels`) in the registry at `registry` (default: $HYBRIDCORE_REGISTRY_URL, else
+    <workdir>/state/registry.db).
     """
     command = Command("build", Settings.of(**settings))
     command.env_allow = tuple(env_allow) if env_allow is not None else None
@@ -204,16 +232,19 @@ def build(
             parallel_builds=parallel_builds,
         )
         command.retention = retention_policy(log_keep_days, environ)
+        checked_labels = check_labels(labels)
+        store = open_for(registry, command.settings.workdir, environ, command.secrets.redactor)
+        store.check_writable()
         cache = version_cache(command.settings.workdir)
         command.packer = binary = locate_packer(command.settings.packer, cache=cache)
         check_plugins_installed(command.settings, prepared.paths, binary, environ)
         context = command.context(binary, environ)
-        inputs = _inputs(command, context, prepared, options, plan)
+        inputs = _inputs(command, context, prepared, options, plan, store)
         remaining = _remaining(options, inputs)
         if remaining is None:
             return
         iso_cache = _iso_cache(command.settings, context, prepared, remaining, plan)
         _run(command, context, prepared, remaining, iso_cache, plan)
-        _record(command, context, prepared, remaining, inputs)
+        _record(command, context, prepared, remaining, inputs, store, checked_labels)
 
     return execute(command, steps)

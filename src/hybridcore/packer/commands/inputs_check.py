@@ -1,11 +1,13 @@
 """`drift` and `verify`: compare a template's current inputs with what was built.
 
-`drift` lists, per build, the inputs added, removed or changed since the last
-hash manifest (exit 1, class `drift`, when any did). `verify` is the publish
-gate for CI: it re-hashes every input and passes only when the digest equals
-the one recorded with the build's latest artifact record and the hash
-manifest's artifact IDs match that record; a manifest or record that was
-edited, or that disagrees with the other, is a tampering signal (exit 3).
+The baseline is the build's last version in the registry (shared by every
+runner that points at it). `drift` lists, per build, the inputs added, removed
+or changed since then (exit 1, class `drift`, when any did). `verify` is the
+publish gate for CI: it re-hashes every input and passes only when the digest
+equals the registered version's, and neither that version nor a parent of it
+is revoked. The workdir's own hash manifest and records, where present, are
+still checked: one that was edited, or that disagrees with the other, is a
+tampering signal (exit 3).
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -25,6 +27,7 @@ from hybridcore.packer.base.errors import HybridcoreError
 from hybridcore.packer.base.exit_class import ExitClass
 from hybridcore.packer.base.timestamps import rfc3339
 from hybridcore.packer.commands._current_inputs import current_manifests
+from hybridcore.packer.commands._registration import open_for
 from hybridcore.packer.run.version import locate_packer, version_cache
 from hybridcore.packer.store.artifact_records import ArtifactRegistry
 from hybridcore.packer.store.drift import compare
@@ -36,6 +39,9 @@ from hybridcore.packer.template.facts import (
     toggle_variables,
 )
 from hybridcore.packer.template.secret_policy import collect_secrets
+
+if TYPE_CHECKING:  # SQLAlchemy loads when the registry is opened
+    from hybridcore.packer.store.registry.store import Registry
 
 __all__ = ["CheckReport", "drift", "verify"]
 
@@ -170,7 +176,7 @@ class _Selection:
 
 def _check(
     command: Literal["drift", "verify"],
-    judge: Callable[[Path, str, HashManifest], BuildDrift],
+    judge: Callable[[Registry, Path, str, HashManifest], BuildDrift],
     targets: Targets,
     *,
     full: bool,
@@ -178,8 +184,9 @@ def _check(
     workdir: str | os.PathLike[str] | None,
     cwd: str | os.PathLike[str] | None,
     packer: str | None,
+    registry: str | None,
 ) -> CheckReport:
-    """Hash the selected builds' inputs and `judge` each against what was recorded."""
+    """Hash the selected builds' inputs and `judge` each against what was registered."""
     started = datetime.now(UTC)
     here = Path(cwd) if cwd else Path.cwd()
     root = here / workdir if workdir else here
@@ -197,7 +204,10 @@ def _check(
             full=full,
             provisioners=selection.provisioners,
         )
-        builds = [judge(root, build, manifest) for build, manifest in sorted(current.items())]
+        store = open_for(registry, root, os.environ, None)
+        builds = [
+            judge(store, root, build, manifest) for build, manifest in sorted(current.items())
+        ]
     except HybridcoreError as error:
         return _report(command, [], root, started, error)
     return _report(command, builds, root, started)
@@ -216,32 +226,39 @@ def drift(
     packer: str | None = None,
     full: bool = False,
     provisioners: Iterable[str] | None = None,
+    registry: str | None = None,
 ) -> CheckReport:
-    """Each selected build's inputs against its last hash manifest."""
+    """Each selected build's inputs against its last registered version."""
     return _check(
         "drift",
-        lambda root, build, current: compare(current, load_hash_manifest(root, build)),
+        _drift_one,
         targets,
         full=full,
         selection=_Selection(only, except_, vars, var_files, secrets, provisioners),
         workdir=workdir,
         cwd=cwd,
         packer=packer,
+        registry=registry,
     )
 
 
-def _verify_one(root: Path, build: str, current: HashManifest) -> BuildDrift:
+def _drift_one(registry: Registry, root: Path, build: str, current: HashManifest) -> BuildDrift:
+    load_hash_manifest(root, build)  # a tampered workdir manifest is still exit 3
+    registered = registry.baseline(build)
+    found = compare(current, registered.inputs if registered else None)
+    if registered is None:
+        return found.model_copy(
+            update={"message": f"{build}: no registered version yet (never built with this tool)"}
+        )
+    return found
+
+
+def _check_workdir_files(root: Path, build: str) -> None:
+    """The workdir's hash manifest and records agree (when both exist), else exit 3."""
     manifest = load_hash_manifest(root, build)
     records = [r for r in ArtifactRegistry(root).load(build) if r.provenance.source == "build"]
     if manifest is None or not records:
-        return BuildDrift(
-            build=build,
-            status="failed",
-            digest=current.digest,
-            baseline_digest=None,
-            message=f"{build}: no hash manifest or artifact record: build it with this tool "
-            "before publishing",
-        )
+        return
     latest_run = records[-1].provenance.command_id
     latest = [r for r in records if r.provenance.command_id == latest_run]
     recorded = {r.provenance.inputs_digest for r in latest}
@@ -261,16 +278,56 @@ def _verify_one(root: Path, build: str, current: HashManifest) -> BuildDrift:
             rule="record_mismatch",
             remediation="Do not publish: one of the files was edited or replaced; rebuild.",
         )
-    if current.digest != manifest.digest:
-        found = compare(current, manifest)
-        return found.model_copy(update={"status": "failed"})
+
+
+def _failed(build: str, current: HashManifest, baseline: str | None, why: str) -> BuildDrift:
+    return BuildDrift(
+        build=build,
+        status="failed",
+        digest=current.digest,
+        baseline_digest=baseline,
+        message=f"{build}: {why}",
+    )
+
+
+def _verify_one(registry: Registry, root: Path, build: str, current: HashManifest) -> BuildDrift:
+    _check_workdir_files(root, build)
+    registered = registry.baseline(build)
+    if registered is None or registered.inputs is None:
+        return _failed(
+            build,
+            current,
+            None,
+            f"no registered version in {registry.target.shown}: build it with this tool (and "
+            "the team's --registry) before publishing",
+        )
+    if registered.revoked is not None:
+        return _failed(
+            build,
+            current,
+            registered.inputs_digest,
+            f"version {registered.ref} is revoked: {registered.revoked.reason}",
+        )
+    for parent in registered.parents:
+        found = registry.version(parent.version_id)
+        if found.revoked is not None:
+            return _failed(
+                build,
+                current,
+                registered.inputs_digest,
+                f"version {registered.ref} was built from {found.ref} ({parent.image_id}), "
+                f"which is revoked: {found.revoked.reason}",
+            )
+    if current.digest != registered.inputs_digest:
+        drifted = compare(current, registered.inputs)
+        return drifted.model_copy(update={"status": "failed"})
+    artifacts = ", ".join(str(r.artifact_id) for r in registered.records) or "no artifact"
     return BuildDrift(
         build=build,
         status="verified",
         digest=current.digest,
-        baseline_digest=manifest.digest,
-        message=f"{build}: inputs match the recorded artifact "
-        f"{', '.join(str(r.artifact_id) for r in latest)}",
+        baseline_digest=registered.inputs_digest,
+        message=f"{build}: inputs match registered version {registered.ref} ({artifacts})",
     )
 
 
@@ -286,8 +343,10 @@ def verify(
     cwd: str | os.PathLike[str] | None = None,
     packer: str | None = None,
     provisioners: Iterable[str] | None = None,
+    registry: str | None = None,
 ) -> CheckReport:
-    """Publish gate: re-hash every input; pass only if they are what was built."""
+    """Publish gate: re-hash every input; pass only if they are what was built (and
+    registered, with no revoked version in its ancestry)."""
     return _check(
         "verify",
         _verify_one,
@@ -297,4 +356,5 @@ def verify(
         workdir=workdir,
         cwd=cwd,
         packer=packer,
+        registry=registry,
     )

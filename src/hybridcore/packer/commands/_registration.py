@@ -1,0 +1,150 @@
+"""What `build` does with the registry: open it before Packer starts (a bad URL or a
+newer schema fails fast), and register one version per successful build after."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from hybridcore.logs import get_logger, register_redactor
+from hybridcore.packer.base.artifact_record import ArtifactRecord
+from hybridcore.packer.base.errors import HybridcoreError
+from hybridcore.packer.base.exit_class import ExitClass
+from hybridcore.packer.base.registered_version import RegisteredVersion
+from hybridcore.packer.run.options import BuildOptions
+from hybridcore.packer.run.provenance import git_state
+from hybridcore.packer.run.runner import RunContext
+from hybridcore.packer.store.inputs_manifest import HashManifest
+from hybridcore.packer.template.facts import TemplateInfo
+from hybridcore.packer.template.image_refs import image_candidates
+from hybridcore.redaction.engine import Redactor
+
+if TYPE_CHECKING:  # SQLAlchemy loads when a command opens the registry, not at import
+    from hybridcore.packer.store.registry.store import Registry
+
+__all__ = ["check_labels", "open_for", "register_builds"]
+
+log = get_logger("registry")
+
+
+def open_for(
+    registry: str | None, workdir: Path, environ: Mapping[str, str], redactor: Redactor | None
+) -> Registry:
+    """The registry of this command; its password joins `redactor` and the logs' scrubbing."""
+    from hybridcore.packer.store.registry.store import open_registry
+    from hybridcore.packer.store.registry.target import embedded_path, resolve_target
+
+    target = resolve_target(registry, workdir=workdir, environ=environ)
+    if target.secrets:
+        register_redactor(Redactor(target.secrets))
+        if redactor is not None:
+            redactor.add(*target.secrets)
+    fresh = target.backend == "sqlite" and not Path(str(target.url.database)).exists()
+    store = open_registry(target)
+    if fresh and Path(str(target.url.database)) == embedded_path(workdir):
+        _adopt_workdir_records(store, workdir)
+    return store
+
+
+def _adopt_workdir_records(store: Registry, workdir: Path) -> None:
+    """A workdir from before the registry: its records and manifests become versions, so
+    drift and verify keep their baseline across the upgrade."""
+    from hybridcore.packer.commands.registry import adopt_workdir
+
+    added = adopt_workdir(store, workdir)
+    if added:
+        log.info("imported %d version(s) from %s into the new registry", added, workdir)
+
+
+def check_labels(labels: Mapping[str, str] | None) -> dict[str, str]:
+    """Labels as given, after checking their names (exit 1 for a bad one)."""
+    checked = {}
+    for name, value in (labels or {}).items():
+        if not name or len(name) > 255 or not all(c.isalnum() or c in "-_./" for c in name):
+            raise HybridcoreError(
+                f"label name {name!r} is not valid.",
+                klass=ExitClass.CONFIG,
+                rule="invalid_label",
+                remediation="Use --label NAME=VALUE with a name of letters, digits, '-', '_', "
+                "'.' or '/', e.g. --label release=2024.06.",
+            )
+        checked[name] = str(value)
+    return checked
+
+
+def _candidates(
+    context: RunContext, templates: Mapping[Path, TemplateInfo], options: BuildOptions
+) -> dict[str, frozenset[str]]:
+    found: dict[str, frozenset[str]] = {}
+    for path, info in templates.items():
+        with contextlib.suppress(OSError, ValueError):  # ancestry is best effort
+            found.update(
+                image_candidates(
+                    (context.settings.cwd / path).resolve(),
+                    info,
+                    cwd=context.settings.cwd,
+                    variables=dict(options.vars),
+                    var_files=[(context.settings.cwd / v).resolve() for v in options.var_files],
+                    environ=context.environ,
+                    secret_names=set(context.secret_env),
+                )
+            )
+    return {
+        build: frozenset(v for v in values if not context.redactor.contains_secret(v))
+        for build, values in found.items()
+    }
+
+
+def register_builds(
+    registry: Registry,
+    context: RunContext,
+    *,
+    templates: Mapping[Path, TemplateInfo],
+    options: BuildOptions,
+    current: Mapping[str, HashManifest],
+    builds: set[str],
+    records: Sequence[ArtifactRecord],
+    labels: Mapping[str, str],
+) -> list[RegisteredVersion]:
+    """Register a version for every build in `builds` (with its inputs and artifacts)."""
+    from hybridcore.packer.store.registry.versions import NewVersion
+
+    if not builds & current.keys():
+        return []
+    candidates = _candidates(context, templates, options)
+    git = git_state(context.settings.cwd)
+    registered = []
+    for build in sorted(builds & current.keys()):
+        own = [record for record in records if record.build == build]
+        first = own[0].provenance if own else None
+        version = registry.register(
+            NewVersion(
+                build=build,
+                source="build",
+                records=own,
+                inputs=current[build],
+                labels=labels,
+                command_id=context.settings.command_id,
+                git_sha=first.git_sha if first else git.sha,
+                git_dirty=first.git_dirty if first else git.dirty,
+                packer_version=context.packer.version_text,
+                packer_run_uuid=first.packer_run_uuid if first else None,
+                started_at=first.started_at if first else None,
+                finished_at=first.finished_at if first else None,
+                candidates=candidates.get(build, frozenset()),
+            )
+        )
+        log.info("registered %s (%s) in %s", version.ref, version.version_id, registry.target.shown)
+        registered.append(
+            RegisteredVersion(
+                build=build,
+                version_id=version.version_id,
+                number=version.number,
+                inputs_digest=version.inputs_digest,
+                parents=[f"{p.build}@{p.number}" for p in version.parents],
+                registry=registry.target.shown,
+            )
+        )
+    return registered
