@@ -5,6 +5,13 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/bootstrap.sh --test
 echo "packer: $(command -v packer) ($(packer version | head -n 1))"
+# The CI recipe tests lint with shellcheck (Debian's) and actionlint (built from its Go module).
+if ! command -v shellcheck >/dev/null 2>&1; then
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq shellcheck >/dev/null
+fi
+echo "actionlint: $(scripts/install-actionlint.sh)"
 .venv/bin/ruff check src tests bench
 .venv/bin/ruff format --check src tests bench
 .venv/bin/mypy --strict src
