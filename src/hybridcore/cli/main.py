@@ -73,6 +73,12 @@ def _selection(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _junit_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--junit", default=None, metavar="FILE", help="also write a JUnit XML report to FILE"
+    )
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = _Parser(prog=PROG, description="Run Packer fmt, validate and build predictably.")
     parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
@@ -119,11 +125,13 @@ def _parser() -> argparse.ArgumentParser:
     fmt.add_argument("--check", action="store_true")
     fmt.add_argument("--recursive", action="store_true")
     fmt.add_argument("--diff", action="store_true")
+    _junit_option(fmt)
     fmt.add_argument("paths", nargs="+", metavar="PATH")
 
     validate = commands.add_parser("validate", help="packer validate")
     _selection(validate)
     validate.add_argument("--syntax-only", action="store_true")
+    _junit_option(validate)
     validate.add_argument("paths", nargs="+", metavar="PATH")
 
     build = commands.add_parser("build", help="packer build")
@@ -174,6 +182,7 @@ def _parser() -> argparse.ArgumentParser:
         "--no-cache", action="store_true", help="give this run a private, empty packer cache"
     )
     build.add_argument("--cache-dir", default=None, metavar="DIR")
+    _junit_option(build)
     build.add_argument("paths", nargs="+", metavar="PATH")
 
     for name, text in (
@@ -193,6 +202,7 @@ def _parser() -> argparse.ArgumentParser:
             check.add_argument(
                 "--full", action="store_true", help="re-hash every file (ignore the stat cache)"
             )
+        _junit_option(check)
         check.add_argument("paths", nargs="+", metavar="PATH")
 
     retention = commands.add_parser("retention", help="raw log retention")
@@ -325,7 +335,9 @@ def _check(args: argparse.Namespace) -> int:
     sys.stderr.write(f"{PROG}: {args.command} {status}: {report.message}\n")
     if report.remediation:
         sys.stderr.write(f"{PROG}: hint: {report.remediation}\n")
-    return report.exit_code
+    from hybridcore.cli.junit import write_junit
+
+    return write_junit(args.junit, report)
 
 
 def _retention_purge(args: argparse.Namespace) -> int:
@@ -551,4 +563,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     finally:
         signal.signal(signal.SIGTERM, previous)
     _report(result, args.json)
-    return result.exit_code
+    from hybridcore.cli.junit import write_junit
+
+    return write_junit(args.junit, result)
