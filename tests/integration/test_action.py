@@ -222,3 +222,14 @@ def test_run_masks_the_registry_url(installed: Path, project: Path, tmp_path: Pa
     assert proc.returncode == 0, proc.stderr
     # the mask command comes before anything else the step prints
     assert proc.stdout.splitlines()[0] == f"::add-mask::{url}"
+
+
+def test_run_appends_the_junit_input_to_the_command(
+    installed: Path, project: Path, tmp_path: Path
+) -> None:
+    inputs = _inputs(
+        installed, "--workdir wd validate hybrid", HYBRIDCORE_JUNIT_INPUT="reports/validate.xml"
+    )
+    proc, _ = _run_step("run", project, inputs, tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert "<testsuite " in (project / "reports" / "validate.xml").read_text()
