@@ -335,8 +335,10 @@ def _check(args: argparse.Namespace) -> int:
     sys.stderr.write(f"{PROG}: {args.command} {status}: {report.message}\n")
     if report.remediation:
         sys.stderr.write(f"{PROG}: hint: {report.remediation}\n")
+    from hybridcore.cli import ci_reports
     from hybridcore.cli.junit import write_junit
 
+    ci_reports.publish(report)
     return write_junit(args.junit, report)
 
 
@@ -453,6 +455,9 @@ def _run(args: argparse.Namespace) -> Result:
             rule="workdir_unwritable",
             remediation="Make --workdir an existing, writable directory with free space.",
         ) from exc
+    from hybridcore.cli.ci_reports import attach_sections
+
+    attach_sections()
     if args.command == "fmt":
         return packer.fmt(
             args.paths,
@@ -562,7 +567,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     finally:
         signal.signal(signal.SIGTERM, previous)
-    _report(result, args.json)
+    from hybridcore.cli import ci_reports
     from hybridcore.cli.junit import write_junit
 
+    ci_reports.publish(result)  # first: it closes GitLab's last section above the summary
+    _report(result, args.json)
     return write_junit(args.junit, result)
