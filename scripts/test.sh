@@ -14,6 +14,13 @@ if ! command -v qemu-img >/dev/null 2>&1; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends \
     qemu-utils >/dev/null
 fi
+# The CI recipe tests lint with shellcheck (Debian's) and actionlint (built from its Go module).
+if ! command -v shellcheck >/dev/null 2>&1; then
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq shellcheck >/dev/null
+fi
+echo "actionlint: $(scripts/install-actionlint.sh)"
 .venv/bin/ruff check src tests bench
 .venv/bin/ruff format --check src tests bench
 .venv/bin/mypy --strict src

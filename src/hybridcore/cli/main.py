@@ -80,6 +80,12 @@ def _selection(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _junit_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--junit", default=None, metavar="FILE", help="also write a JUnit XML report to FILE"
+    )
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = _Parser(prog=PROG, description="Run Packer fmt, validate and build predictably.")
     parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
@@ -143,6 +149,7 @@ def _parser() -> argparse.ArgumentParser:
     fmt.add_argument("--check", action="store_true")
     fmt.add_argument("--recursive", action="store_true")
     fmt.add_argument("--diff", action="store_true")
+    _junit_option(fmt)
     fmt.add_argument("paths", nargs="+", metavar="PATH")
 
     validate = commands.add_parser("validate", help="packer validate")
@@ -153,6 +160,7 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="evaluate data sources while validating (Packer >= 1.8.5)",
     )
+    _junit_option(validate)
     validate.add_argument("paths", nargs="+", metavar="PATH")
 
     build = commands.add_parser("build", help="packer build")
@@ -204,6 +212,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     build.add_argument("--cache-dir", default=None, metavar="DIR")
     registry_cli.add_build_options(build)
+    _junit_option(build)
     build.add_argument("paths", nargs="+", metavar="PATH")
 
     for name, text in (
@@ -223,6 +232,7 @@ def _parser() -> argparse.ArgumentParser:
             check.add_argument(
                 "--full", action="store_true", help="re-hash every file (ignore the stat cache)"
             )
+        _junit_option(check)
         check.add_argument("paths", nargs="+", metavar="PATH")
 
     retention = commands.add_parser("retention", help="raw log retention")
@@ -351,7 +361,11 @@ def _check(args: argparse.Namespace) -> int:
     say(f"{args.command} {status}: {report.message}")
     if report.remediation:
         say(f"hint: {report.remediation}")
-    return report.exit_code
+    from hybridcore.cli import ci_reports
+    from hybridcore.cli.junit import write_junit
+
+    ci_reports.publish(report)
+    return write_junit(args.junit, report)
 
 
 def _retention_purge(args: argparse.Namespace) -> int:
@@ -479,6 +493,10 @@ def _run(args: argparse.Namespace) -> Result:
             rule="workdir_unwritable",
             remediation="Make --workdir an existing, writable directory with free space.",
         ) from exc
+    from hybridcore.cli.ci_reports import attach_sections
+
+    attach_sections()
+
     shared = _settings(args, command_id)
     if args.command == "init":
         return packer.init(
@@ -572,9 +590,13 @@ _COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
 
 
 def _packer_command(args: argparse.Namespace) -> int:
+    from hybridcore.cli import ci_reports
+    from hybridcore.cli.junit import write_junit
+
     result = _run(args)
+    ci_reports.publish(result)  # first: it closes GitLab's last section above the summary
     _report(result, args.json)
-    return result.exit_code
+    return write_junit(getattr(args, "junit", None), result)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
