@@ -3,16 +3,23 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import stat
 import subprocess
 import sys
 import textwrap
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from hypothesis import settings as hypothesis_settings
+
+# CI runs the property tests with a fixed seed: a failure there is reproducible, never luck
+hypothesis_settings.register_profile("ci", derandomize=True)
+if os.environ.get("CI"):
+    hypothesis_settings.load_profile("ci")
 
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLE = REPO / "examples" / "hybrid"
@@ -156,3 +163,25 @@ def registry_backend(request: pytest.FixtureRequest, tmp_path: Path) -> Registry
         return RegistryBackend("sqlite", f"sqlite:///{tmp_path / 'shared' / 'registry.db'}")
     server: PostgresServer = request.getfixturevalue("postgres_server")
     return RegistryBackend("postgresql", server.url(server.create_database()), server)
+
+
+@pytest.fixture(autouse=True)
+def _restore_logging() -> Iterator[None]:
+    """Commands set up process-wide logging (handlers, secrets to scrub): put it back after
+    each test, so no test writes into another's log or scrubs with its secrets."""
+    import logging
+
+    import hybridcore.logs as logs
+
+    logger = logging.getLogger(logs.LOGGER_NAME)
+    handlers, propagate, level = list(logger.handlers), logger.propagate, logger.level
+    state = dict(logs._state)
+    redactors = list(logs._state["redactors"])
+    yield
+    for handler in list(logger.handlers):
+        if handler not in handlers:
+            logger.removeHandler(handler)
+            handler.close()
+    logger.propagate, logger.level = propagate, level
+    logs._state.update(state)
+    logs._state["redactors"][:] = redactors

@@ -5,17 +5,14 @@ unless the CI system's variable says so; scrubbed like every other output."""
 from __future__ import annotations
 
 import json
-import logging
 import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
-import hybridcore.logs as logs
 from hybridcore.cli.ci_reports import github_annotations
 from hybridcore.cli.main import main
-from hybridcore.logs import LOGGER_NAME
 from hybridcore.packer.base.build_drift import BuildDrift
 from hybridcore.packer.commands.inputs_check import CheckReport
 from tests.conftest import FakePacker, write_template
@@ -44,21 +41,12 @@ def _diagnostic(file: str, detail: str = 'An argument named "bogus" is not expec
 @pytest.fixture(autouse=True)
 def _isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
     """A scratch directory, no CI variables from the machine running the tests, and the
-    process-wide logging put back."""
+    process-wide logging put back (tests/conftest.py)."""
     monkeypatch.chdir(tmp_path)
     for name in ("GITHUB_ACTIONS", "GITHUB_STEP_SUMMARY", "GITHUB_WORKSPACE", "GITLAB_CI"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.delenv("HYBRIDCORE_PACKER_BIN", raising=False)
-    logger = logging.getLogger(LOGGER_NAME)
-    handlers, propagate, level = list(logger.handlers), logger.propagate, logger.level
-    state = dict(logs._state)
     yield
-    for handler in list(logger.handlers):
-        if handler not in handlers:
-            logger.removeHandler(handler)
-            handler.close()
-    logger.propagate, logger.level = propagate, level
-    logs._state.update(state)
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import json
-import logging
 import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -14,9 +13,7 @@ import jsonschema
 import pytest
 
 import hybridcore
-import hybridcore.logs as logs
 from hybridcore.cli.main import main
-from hybridcore.logs import LOGGER_NAME
 from hybridcore.packer import result_schema
 from tests.conftest import FakePacker, write_template
 
@@ -32,16 +29,7 @@ def _isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("HYBRIDCORE_PACKER_BIN", raising=False)
     monkeypatch.delenv("HYBRIDCORE_ENV", raising=False)
-    logger = logging.getLogger(LOGGER_NAME)
-    handlers, propagate, level = list(logger.handlers), logger.propagate, logger.level
-    state = dict(logs._state)
     yield
-    for handler in list(logger.handlers):
-        if handler not in handlers:
-            logger.removeHandler(handler)
-            handler.close()
-    logger.propagate, logger.level = propagate, level
-    logs._state.update(state)
 
 
 def _exit_code(argv: list[str]) -> int:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import logging
 import os
 import signal
 import subprocess
@@ -15,9 +14,7 @@ from pathlib import Path
 
 import pytest
 
-import hybridcore.logs as logs
 from hybridcore.cli.main import main
-from hybridcore.logs import LOGGER_NAME
 from tests.conftest import write_template
 
 CLI = [sys.executable, "-m", "hybridcore.cli"]
@@ -32,16 +29,7 @@ def _isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]
     """main() may set up process-wide logging; put it back. Run from a scratch directory."""
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("HYBRIDCORE_PACKER_BIN", raising=False)
-    logger = logging.getLogger(LOGGER_NAME)
-    handlers, propagate, level = list(logger.handlers), logger.propagate, logger.level
-    state = dict(logs._state)
     yield
-    for handler in list(logger.handlers):
-        if handler not in handlers:
-            logger.removeHandler(handler)
-            handler.close()
-    logger.propagate, logger.level = propagate, level
-    logs._state.update(state)
 
 
 def _raise(exc: BaseException) -> object:

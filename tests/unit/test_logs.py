@@ -9,7 +9,6 @@ import logging
 import re
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -28,22 +27,6 @@ LINE = re.compile(
     r"^\[(?P<ts>\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z)\] (?P<level>[A-Z]+) "
     r"(?P<component>\S+) (?P<command_id>\S+) (?P<message>.*)$"
 )
-
-
-@pytest.fixture(autouse=True)
-def _isolated_logging() -> Iterator[None]:
-    logger = logging.getLogger(LOGGER_NAME)
-    handlers, propagate, level = list(logger.handlers), logger.propagate, logger.level
-    state = dict(logs._state)
-    redactors = list(logs._state["redactors"])
-    yield
-    for handler in list(logger.handlers):
-        if handler not in handlers:
-            logger.removeHandler(handler)
-            handler.close()
-    logger.propagate, logger.level = propagate, level
-    logs._state.update(state)
-    logs._state["redactors"][:] = redactors
 
 
 class Sinks:

@@ -5,15 +5,13 @@ a Packer does not have are refused before it runs."""
 from __future__ import annotations
 
 import io
-import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-import hybridcore.logs as logs
 from hybridcore import packer
-from hybridcore.logs import LOGGER_NAME, init_logging
+from hybridcore.logs import init_logging
 from tests.conftest import FakePacker, write_template
 
 SIMPLE = (
@@ -34,21 +32,6 @@ SHAPES = {
     "1.13.0": "1700000000,,ui,say,==> null.a: Running local shell script\n"
     "1700000000,,ui,say,    null.a: hello%!(PACKER_COMMA) world\n",
 }
-
-
-@pytest.fixture(autouse=True)
-def _isolated_logging() -> Iterator[None]:
-    """init_logging changes a process-wide logger; put it back after each test."""
-    logger = logging.getLogger(LOGGER_NAME)
-    handlers, propagate, level = list(logger.handlers), logger.propagate, logger.level
-    state = dict(logs._state)
-    yield
-    for handler in list(logger.handlers):
-        if handler not in handlers:
-            logger.removeHandler(handler)
-            handler.close()
-    logger.propagate, logger.level = propagate, level
-    logs._state.update(state)
 
 
 @pytest.mark.parametrize("version", sorted(SHAPES))

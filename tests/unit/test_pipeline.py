@@ -9,14 +9,13 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import jsonschema
 import pytest
 
-import hybridcore.logs as logs
 from hybridcore import packer
 from hybridcore.logs import LOGGER_NAME, init_logging
 from hybridcore.packer import Result
@@ -34,21 +33,6 @@ MACHINE = DEPLOY_SECRET.replace(",", "%!(PACKER_COMMA)")
 SIMPLE = (
     'source "null" "a" {\n  communicator = "none"\n}\n\nbuild {\n  sources = ["source.null.a"]\n}\n'
 )
-
-
-@pytest.fixture(autouse=True)
-def _isolated_logging() -> Iterator[None]:
-    """init_logging changes a process-wide logger; put it back after each test."""
-    logger = logging.getLogger(LOGGER_NAME)
-    handlers, propagate, level = list(logger.handlers), logger.propagate, logger.level
-    state = dict(logs._state)
-    yield
-    for handler in list(logger.handlers):
-        if handler not in handlers:
-            logger.removeHandler(handler)
-            handler.close()
-    logger.propagate, logger.level = propagate, level
-    logs._state.update(state)
 
 
 @pytest.fixture
