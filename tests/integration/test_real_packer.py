@@ -390,7 +390,7 @@ def test_two_runs_at_once_keep_separate_records(example: Path, tmp_path: Path) -
         if (tmp_path / run).mkdir() is None
     ]
     results = [json.loads(proc.communicate(timeout=120)[0]) for proc in procs]
-    assert [r["exit_code"] for r in results] == [0, 0]
+    assert [r["exit_code"] for r in results] == [0, 0], [(r["rule"], r["message"]) for r in results]
     assert results[0]["command_id"] != results[1]["command_id"]
     for result in results:
         assert Path(result["result_path"]).exists()

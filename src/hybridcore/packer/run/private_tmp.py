@@ -36,9 +36,13 @@ class PrivateDir:
 def private_dir(root: Path | None = None) -> Iterator[PrivateDir]:
     """A fresh private directory, locked for as long as the context lasts."""
     path = Path(tempfile.mkdtemp(prefix=PREFIX, dir=root))
-    fd = os.open(path / _LOCK, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW, 0o600)
+    # Locked under another name, then renamed: another command's `remove_orphans` never
+    # sees the lock file unlocked, so it cannot take a directory that is being set up.
+    staging = path / f"{_LOCK}.new"
+    fd = os.open(staging, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW, 0o600)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
+        staging.replace(path / _LOCK)
         yield PrivateDir(path, fd)
     finally:
         shutil.rmtree(path, ignore_errors=True)
