@@ -604,6 +604,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     with error_handler() as outcome:
         args = _parser().parse_args(argv)
         outcome.workdir = Path(args.workdir) if args.workdir else None
+        if args.command not in ("schema", "spec"):  # they write nothing under --workdir
+            from hybridcore.packer.store.workdir_boundary import check_workdir
+
+            check_workdir(outcome.workdir or Path.cwd())
         from hybridcore.packer.run.private_tmp import remove_orphans
 
         remove_orphans()  # whatever the command: Packer temp files a killed run left behind

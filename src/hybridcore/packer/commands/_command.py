@@ -29,6 +29,7 @@ from hybridcore.packer.run.version import PackerBinary
 from hybridcore.packer.store.log_summaries import write_log_summaries
 from hybridcore.packer.store.scrub_ledger import ScrubLedger
 from hybridcore.packer.store.state_files import atomic_write_text, clean_stale_temp_files, safe_name
+from hybridcore.packer.store.workdir_boundary import check_workdir
 from hybridcore.packer.template.secret_policy import SecretSet
 from hybridcore.redaction.engine import Redactor
 from hybridcore.redaction.structured import scrub_data
@@ -279,6 +280,7 @@ def execute(command: Command, steps: Callable[[], None]) -> Result:
     internal) becomes the result."""
     with command_context(command.settings.command_id):
         try:
+            check_workdir(command.settings.workdir)
             steps()
         except HybridcoreError as error:
             return command.finish(error)

@@ -46,7 +46,9 @@ from hybridcore.packer.template.facts import Targets
 if TYPE_CHECKING:  # SQLAlchemy loads when the registry is opened
     from hybridcore.packer.store.registry.store import Registry
 
-__all__ = ["build"]
+__all__ = ["OWNED_CACHE_DIR", "build"]
+
+OWNED_CACHE_DIR = "hybridcore-iso-cache"
 
 
 @dataclass(frozen=True)
@@ -115,8 +117,11 @@ def _iso_cache(
     """The shared ISO cache, every ISO fetched once before any build starts."""
     if not plan.use_cache:
         return None
+    # a --cache-dir of the user's gets a subdirectory the tool owns (modes, index.json);
+    # the directory itself is never changed
     default = settings.workdir / "packer_cache"
-    root = settings.cwd / (Path(plan.cache_dir) if plan.cache_dir else default)
+    given = Path(plan.cache_dir) / OWNED_CACHE_DIR if plan.cache_dir else None
+    root = settings.cwd / (given or default)
     return prepare_cache(root, settings, context.environ, options, prepared.templates)
 
 

@@ -32,6 +32,7 @@ from hybridcore.packer.run.version import locate_packer, version_cache
 from hybridcore.packer.store.artifact_records import ArtifactRegistry
 from hybridcore.packer.store.drift import compare
 from hybridcore.packer.store.inputs_manifest import HashManifest, load_hash_manifest
+from hybridcore.packer.store.workdir_boundary import check_workdir
 from hybridcore.packer.template.facts import (
     Targets,
     read_template,
@@ -191,6 +192,7 @@ def _check(
     here = Path(cwd) if cwd else Path.cwd()
     root = here / workdir if workdir else here
     try:
+        check_workdir(root)
         current = _current(
             targets,
             only=selection.only,
