@@ -4,9 +4,10 @@ newer schema fails fast), and register one version per successful build after.""
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Mapping, Sequence
+import time
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from hybridcore.logs import get_logger, register_redactor
 from hybridcore.packer.base.artifact_record import ArtifactRecord
@@ -25,6 +26,9 @@ if TYPE_CHECKING:  # SQLAlchemy loads when a command opens the registry, not at 
     from hybridcore.packer.store.registry.store import Registry
 
 __all__ = ["check_labels", "open_for", "register_builds"]
+
+T = TypeVar("T")
+R = TypeVar("R")
 
 log = get_logger("registry")
 
@@ -97,6 +101,24 @@ def _candidates(
     }
 
 
+_BUSY_RETRIES = 5
+
+
+def _retrying_when_busy(register: Callable[[T], R], new: T) -> R:
+    """`register(new)`, again after a pause while SQLite reports the file locked at once
+    (it does so, without waiting, when a reader must become a writer): one write
+    transaction, rolled back whole when it fails, so a retry never registers twice."""
+    for attempt in range(_BUSY_RETRIES):
+        try:
+            return register(new)
+        except HybridcoreError as error:
+            if error.rule != "registry_busy" or attempt == _BUSY_RETRIES - 1:
+                raise
+            log.debug("registry busy (%s); retrying", error.message)
+            time.sleep(0.2 * 2**attempt)
+    raise AssertionError("unreachable")
+
+
 def register_builds(
     registry: Registry,
     context: RunContext,
@@ -119,7 +141,8 @@ def register_builds(
     for build in sorted(builds & current.keys()):
         own = [record for record in records if record.build == build]
         first = own[0].provenance if own else None
-        version = registry.register(
+        version = _retrying_when_busy(
+            registry.register,
             NewVersion(
                 build=build,
                 source="build",
@@ -134,7 +157,7 @@ def register_builds(
                 started_at=first.started_at if first else None,
                 finished_at=first.finished_at if first else None,
                 candidates=candidates.get(build, frozenset()),
-            )
+            ),
         )
         log.info("registered %s (%s) in %s", version.ref, version.version_id, registry.target.shown)
         registered.append(

@@ -9,7 +9,9 @@ when it upgrades a read lock. Reads start a plain (deferred) ``BEGIN``.
 from __future__ import annotations
 
 import os
+import sqlite3
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -55,6 +57,21 @@ def _forget_parent_connections() -> None:
 os.register_at_fork(after_in_child=_forget_parent_connections)
 
 
+def _wal(cursor: Any) -> None:
+    """Switch to WAL. The switch needs the file to itself and SQLite reports "locked" at
+    once, without its busy handler, while another process is creating the same new file:
+    wait for that one as the busy timeout would."""
+    deadline = time.monotonic() + BUSY_TIMEOUT_S
+    while True:
+        try:
+            cursor.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() >= deadline:
+                raise
+            time.sleep(0.05)
+
+
 def _sqlite_engine(target: RegistryTarget) -> Engine:
     path = Path(str(target.url.database))
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -65,7 +82,7 @@ def _sqlite_engine(target: RegistryTarget) -> Engine:
         dbapi_connection.isolation_level = None  # the "begin" listener below starts transactions
         cursor = dbapi_connection.cursor()
         cursor.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
-        cursor.execute("PRAGMA journal_mode = WAL")
+        _wal(cursor)
         cursor.execute("PRAGMA synchronous = NORMAL")
         cursor.execute("PRAGMA foreign_keys = ON")
         cursor.close()
