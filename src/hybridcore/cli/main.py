@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from hybridcore.packer.base.artifact_record import ArtifactRecord
     from hybridcore.packer.base.result import Result
     from hybridcore.packer.base.settings import SettingsArgs
+    from hybridcore.packer.commands.plan import PlanReport
 
 __all__ = ["main"]
 
@@ -218,6 +219,8 @@ def _parser() -> argparse.ArgumentParser:
     for name, text in (
         ("drift", "list inputs changed since each build's last hash manifest"),
         ("verify", "publish gate: pass only if the inputs are what the records were built from"),
+        ("plan", "which builds are new, changed or revoked: the matrix of CI shards to run"),
+        ("gate", "after the shards: pass only if every build is registered from its inputs"),
     ):
         check = commands.add_parser(name, help=text)
         _selection(check)
@@ -232,7 +235,16 @@ def _parser() -> argparse.ArgumentParser:
             check.add_argument(
                 "--full", action="store_true", help="re-hash every file (ignore the stat cache)"
             )
-        _junit_option(check)
+        if name == "plan":
+            check.add_argument(
+                "--format",
+                choices=["text", "json", "github", "gitlab"],
+                default="text",
+                help="stdout: a table (text), the plan (json), the GitHub Actions matrix, also "
+                "written to $GITHUB_OUTPUT as matrix= (github), or a GitLab child pipeline",
+            )
+        else:
+            _junit_option(check)
         check.add_argument("paths", nargs="+", metavar="PATH")
 
     retention = commands.add_parser("retention", help="raw log retention")
@@ -351,6 +363,10 @@ def _check(args: argparse.Namespace) -> int:
     }
     if args.command == "drift":
         report = checks.drift(args.paths, full=args.full, **common)
+    elif args.command == "gate":
+        from hybridcore.packer.commands.plan import gate
+
+        report = gate(args.paths, **common)
     else:
         report = checks.verify(args.paths, **common)
     if args.json:
@@ -366,6 +382,71 @@ def _check(args: argparse.Namespace) -> int:
 
     ci_reports.publish(report)
     return write_junit(args.junit, report)
+
+
+def _plan(args: argparse.Namespace) -> int:
+    from hybridcore.cli import plan_output
+    from hybridcore.packer.commands.plan import plan
+
+    form = "json" if args.json and args.format == "text" else args.format
+    if args.json and form != "json":
+        say(
+            f"{PROG}: error: --json and --format {form} both write stdout.\n"
+            f"{PROG}: hint: Use one: --format json prints the plan, --format {form} the {form} "
+            "document."
+        )
+        return 1
+    report = plan(
+        args.paths,
+        **_selection_args(args),
+        workdir=args.workdir,
+        packer=args.packer,
+        provisioners=args.provisioner,
+        registry=args.registry,
+    )
+    if form == "json":
+        out(report.to_json())
+    for line in plan_output.plan_lines(report):
+        say(line)
+    if report.exit_code:
+        say(f"plan exit {report.exit_code} ({report.classification}): {report.message}")
+        if report.remediation:
+            say(f"hint: {report.remediation}")
+        return report.exit_code
+    say(report.message)
+    if report.remediation:
+        say(f"hint: {report.remediation}")
+    if form in ("text", "json"):
+        return 0
+    if form == "gitlab":
+        out(plan_output.gitlab_pipeline(report))
+        return 0
+    return _github_plan(report)
+
+
+def _github_plan(report: PlanReport) -> int:
+    from hybridcore.cli import plan_output
+
+    count = len(report.to_run)
+    if count > plan_output.GITHUB_MATRIX_LIMIT:
+        say(
+            f"{PROG}: error: the plan has {count} builds to run; a GitHub Actions matrix runs "
+            f"at most {plan_output.GITHUB_MATRIX_LIMIT} jobs.\n{PROG}: hint: Plan and build "
+            "in several jobs, each with its own --only/--except selection or template directory."
+        )
+        return 1
+    out(plan_output.github_matrix(report) + "\n")
+    try:
+        written = plan_output.write_github_output(report)
+    except OSError as exc:
+        say(
+            f"{PROG}: error: cannot append to GITHUB_OUTPUT: {exc.strerror or exc}.\n"
+            f"{PROG}: hint: Run plan --format github as a step of a GitHub Actions job."
+        )
+        return 1
+    if written is None:
+        say("GITHUB_OUTPUT is not set (not on GitHub Actions): the matrix is on stdout only.")
+    return 0
 
 
 def _retention_purge(args: argparse.Namespace) -> int:
@@ -580,6 +661,8 @@ _COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "registry": registry_cli.run,
     "drift": _check,
     "verify": _check,
+    "gate": _check,
+    "plan": _plan,
     "artifacts": _artifacts,
     "manifest": _manifest_import,
     "retention": _retention_purge,

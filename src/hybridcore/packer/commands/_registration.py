@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
@@ -14,8 +15,9 @@ from hybridcore.packer.base.artifact_record import ArtifactRecord
 from hybridcore.packer.base.errors import HybridcoreError
 from hybridcore.packer.base.exit_class import ExitClass
 from hybridcore.packer.base.registered_version import RegisteredVersion
+from hybridcore.packer.base.result import RunResult
 from hybridcore.packer.run.options import BuildOptions
-from hybridcore.packer.run.provenance import git_state
+from hybridcore.packer.run.provenance import git_state, runner_name
 from hybridcore.packer.run.runner import RunContext
 from hybridcore.packer.store.inputs_manifest import HashManifest
 from hybridcore.packer.template.facts import TemplateInfo
@@ -25,7 +27,7 @@ from hybridcore.redaction.engine import Redactor
 if TYPE_CHECKING:  # SQLAlchemy loads when a command opens the registry, not at import
     from hybridcore.packer.store.registry.store import Registry
 
-__all__ = ["check_labels", "open_for", "register_builds"]
+__all__ = ["attempts_noted", "check_labels", "open_for", "register_builds"]
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -171,3 +173,63 @@ def register_builds(
             )
         )
     return registered
+
+
+@contextlib.contextmanager
+def attempts_noted(
+    registry: Registry,
+    context: RunContext,
+    digests: Mapping[str, str],
+    outcome: Callable[[], tuple[Sequence[RunResult], Sequence[RegisteredVersion]]],
+) -> Iterator[None]:
+    """Note in the registry that this runner starts the builds of `digests` (build ->
+    inputs digest); when the block ends, how each ended (`outcome`: the runs and the
+    versions registered). A runner killed inside leaves them `running` for the gate."""
+    start = partial(
+        registry.start_attempts,
+        command_id=context.settings.command_id,
+        runner=runner_name(context.environ),
+    )
+    started = _retrying_when_busy(start, digests)
+    try:
+        yield
+    except HybridcoreError as error:
+        _finish(registry, started, {}, [], (error.klass.name, error.rule))
+        raise
+    except BaseException:
+        _finish(registry, started, {}, [], (ExitClass.INTERNAL.name, "unexpected_error"))
+        raise
+    runs, versions = outcome()
+    _finish(registry, started, {v.build: v.version_id for v in versions}, runs, None)
+
+
+def _finish(
+    registry: Registry,
+    started: Mapping[str, str],
+    versions: Mapping[str, str],
+    runs: Sequence[RunResult],
+    error: tuple[str, str] | None,
+) -> None:
+    """Each attempt's end; a registry that fails now is logged, never raised over the
+    build's own outcome (the attempt stays `running`, which the gate reports)."""
+    worst = max(runs, key=lambda r: ExitClass.named(r.classification).severity, default=None)
+    for build, attempt_id in started.items():
+        own = next((run for run in runs if run.label == build), worst)
+        if error is not None:
+            classification, rule = error
+        elif own is not None:
+            classification, rule = own.classification, own.rule
+        else:
+            classification, rule = ExitClass.INTERNAL.name, "not_run"
+        if build not in versions and classification == ExitClass.OK.name:
+            rule = "not_registered"
+        try:
+            finish = partial(
+                registry.finish_attempt,
+                classification=classification,
+                rule=rule,
+                version_id=versions.get(build),
+            )
+            _retrying_when_busy(finish, attempt_id)
+        except HybridcoreError as failure:
+            log.warning("could not note how %s ended in the registry: %s", build, failure.message)

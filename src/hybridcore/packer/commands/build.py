@@ -29,7 +29,12 @@ from hybridcore.packer.commands._build_steps import (
 from hybridcore.packer.commands._command import Command, execute
 from hybridcore.packer.commands._plugins import check_plugins_installed
 from hybridcore.packer.commands._prepare import Prepared, check_var_files, prepare
-from hybridcore.packer.commands._registration import check_labels, open_for, register_builds
+from hybridcore.packer.commands._registration import (
+    attempts_noted,
+    check_labels,
+    open_for,
+    register_builds,
+)
 from hybridcore.packer.commands._skip_unchanged import (
     InputsPlan,
     plan_inputs,
@@ -248,8 +253,11 @@ def build(
         remaining = _remaining(options, inputs)
         if remaining is None:
             return
-        iso_cache = _iso_cache(command.settings, context, prepared, remaining, plan)
-        _run(command, context, prepared, remaining, iso_cache, plan)
-        _record(command, context, prepared, remaining, inputs, store, checked_labels)
+        skipped = {item.build for item in inputs.skipped}
+        starting = {b: d for b, d in inputs.digests().items() if b not in skipped}
+        with attempts_noted(store, context, starting, lambda: (command.runs, command.versions)):
+            iso_cache = _iso_cache(command.settings, context, prepared, remaining, plan)
+            _run(command, context, prepared, remaining, iso_cache, plan)
+            _record(command, context, prepared, remaining, inputs, store, checked_labels)
 
     return execute(command, steps)

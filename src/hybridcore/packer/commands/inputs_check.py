@@ -44,16 +44,16 @@ from hybridcore.packer.template.secret_policy import collect_secrets
 if TYPE_CHECKING:  # SQLAlchemy loads when the registry is opened
     from hybridcore.packer.store.registry.store import Registry
 
-__all__ = ["CheckReport", "drift", "verify"]
+__all__ = ["CheckReport", "Selection", "current_inputs", "drift", "report", "verify"]
 
 
 class CheckReport(BaseModel):
-    """The result of `drift` or `verify`."""
+    """The result of `drift`, `verify` or `gate`: one entry per build."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     schema_version: Literal["1.0"] = "1.0"
-    command: Literal["drift", "verify"]
+    command: Literal["drift", "verify", "gate"]
     exit_code: int = Field(ge=0, le=3)
     classification: Literal["ok", "drift", "config", "transient", "security", "internal"]
     rule: str
@@ -68,20 +68,29 @@ class CheckReport(BaseModel):
         return json.dumps(self.model_dump(mode="json"), indent=2, sort_keys=True) + "\n"
 
 
-def _current(
+@dataclass(frozen=True)
+class Selection:
+    """Which builds, with which variables: as for `build`."""
+
+    only: Iterable[str]
+    except_: Iterable[str]
+    variables: Mapping[str, str] | None
+    var_files: Iterable[str | os.PathLike[str]]
+    secrets: Iterable[str]
+    provisioners: Iterable[str] | None
+
+
+def current_inputs(
     targets: Targets,
+    selection: Selection,
     *,
-    only: Iterable[str],
-    except_: Iterable[str],
-    variables: Mapping[str, str] | None,
-    var_files: Iterable[str | os.PathLike[str]],
-    secrets: Iterable[str],
     workdir: Path,
     cwd: Path,
     packer: str | None,
     full: bool,
-    provisioners: Iterable[str] | None,
 ) -> dict[str, HashManifest]:
+    """The current inputs manifest of each selected build; exit 1 when a template does
+    not parse or nothing is selected."""
     paths = resolve_targets(targets, cwd)
     templates = {path: read_template(cwd / path) for path in paths}
     for path, info in templates.items():
@@ -94,22 +103,22 @@ def _current(
                 "own error); its inputs cannot be checked until it parses.",
             )
     environ = dict(os.environ)
-    toggles = toggle_variables(provisioners, templates.values())
-    secret_set = collect_secrets(secrets, templates.values(), environ)
+    toggles = toggle_variables(selection.provisioners, templates.values())
+    secret_set = collect_secrets(selection.secrets, templates.values(), environ)
     current = current_manifests(
         templates,
         cwd=cwd,
         workdir=workdir,
         variables={
             **{k: "true" if v else "false" for k, v in toggles.items()},
-            **{k: str(v) for k, v in (variables or {}).items()},
+            **{k: str(v) for k, v in (selection.variables or {}).items()},
         },
-        var_files=[str(v) for v in var_files],
+        var_files=[str(v) for v in selection.var_files],
         environ=environ,
         secret_names=secret_set.masked_names,
         packer_version=locate_packer(packer, cache=version_cache(workdir)).version_text,
-        only=tuple(only),
-        except_=tuple(except_),
+        only=tuple(selection.only),
+        except_=tuple(selection.except_),
         full=full,
         redactor=secret_set.redactor,
     )
@@ -124,8 +133,27 @@ def _current(
     return current
 
 
-def _report(
-    command: Literal["drift", "verify"],
+_FAILED = {
+    "drift": (
+        "inputs_drifted",
+        "Rebuild the drifted builds (or revert the inputs) before publishing; the Open "
+        "Issues pointers name the area to reconcile upstream.",
+    ),
+    "verify": (
+        "not_verified",
+        "Rebuild the drifted builds (or revert the inputs) before publishing; the Open "
+        "Issues pointers name the area to reconcile upstream.",
+    ),
+    "gate": (
+        "gate_failed",
+        "Run the named builds' shards again (`build --only BUILD`; the recipes retry exit 2 "
+        "once), or fix what failed and push; `hybridcore-packer plan` lists what is left.",
+    ),
+}
+
+
+def report(
+    command: Literal["drift", "verify", "gate"],
     builds: list[BuildDrift],
     workdir: Path,
     started: datetime,
@@ -140,15 +168,19 @@ def _report(
         )
     elif any(b.status in ("drifted", "failed") for b in builds):
         klass = ExitClass.DRIFT
-        rule = "inputs_drifted" if command == "drift" else "not_verified"
-        message = "; ".join(b.message for b in builds if b.status in ("drifted", "failed"))
-        remediation = (
-            "Rebuild the drifted builds (or revert the inputs) before publishing; the Open "
-            "Issues pointers name the area to reconcile upstream."
-        )
+        rule, remediation = _FAILED[command]
+        bad = [b for b in builds if b.status in ("drifted", "failed")]
+        message = "; ".join(b.message for b in bad)
+        if command == "gate":
+            message = (
+                f"{len(bad)} of {len(builds)} build(s) not registered from their current "
+                f"inputs: {', '.join(b.build for b in bad)}."
+            )
     else:
         klass, rule, remediation = ExitClass.OK, "ok", None
         message = f"{command}: {len(builds)} build(s) checked, no drift."
+        if command == "gate":
+            message = f"gate: {len(builds)} build(s) registered from their current inputs."
     return CheckReport(
         command=command,
         exit_code=klass.code,
@@ -163,25 +195,13 @@ def _report(
     )
 
 
-@dataclass(frozen=True)
-class _Selection:
-    """Which builds, with which variables: as for `build`."""
-
-    only: Iterable[str]
-    except_: Iterable[str]
-    variables: Mapping[str, str] | None
-    var_files: Iterable[str | os.PathLike[str]]
-    secrets: Iterable[str]
-    provisioners: Iterable[str] | None
-
-
 def _check(
     command: Literal["drift", "verify"],
     judge: Callable[[Registry, Path, str, HashManifest], BuildDrift],
     targets: Targets,
     *,
     full: bool,
-    selection: _Selection,
+    selection: Selection,
     workdir: str | os.PathLike[str] | None,
     cwd: str | os.PathLike[str] | None,
     packer: str | None,
@@ -193,26 +213,16 @@ def _check(
     root = here / workdir if workdir else here
     try:
         check_workdir(root)
-        current = _current(
-            targets,
-            only=selection.only,
-            except_=selection.except_,
-            variables=selection.variables,
-            var_files=selection.var_files,
-            secrets=selection.secrets,
-            workdir=root,
-            cwd=here,
-            packer=packer,
-            full=full,
-            provisioners=selection.provisioners,
+        current = current_inputs(
+            targets, selection, workdir=root, cwd=here, packer=packer, full=full
         )
         store = open_for(registry, root, os.environ, None)
         builds = [
             judge(store, root, build, manifest) for build, manifest in sorted(current.items())
         ]
     except HybridcoreError as error:
-        return _report(command, [], root, started, error)
-    return _report(command, builds, root, started)
+        return report(command, [], root, started, error)
+    return report(command, builds, root, started)
 
 
 def drift(
@@ -236,7 +246,7 @@ def drift(
         _drift_one,
         targets,
         full=full,
-        selection=_Selection(only, except_, vars, var_files, secrets, provisioners),
+        selection=Selection(only, except_, vars, var_files, secrets, provisioners),
         workdir=workdir,
         cwd=cwd,
         packer=packer,
@@ -354,7 +364,7 @@ def verify(
         _verify_one,
         targets,
         full=True,
-        selection=_Selection(only, except_, vars, var_files, secrets, provisioners),
+        selection=Selection(only, except_, vars, var_files, secrets, provisioners),
         workdir=workdir,
         cwd=cwd,
         packer=packer,

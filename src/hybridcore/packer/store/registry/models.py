@@ -10,6 +10,7 @@ from hybridcore.packer.base.artifact_record import ArtifactRecord
 from hybridcore.packer.store.inputs_manifest import HashManifest
 
 __all__ = [
+    "Attempt",
     "ChannelEvent",
     "ChannelState",
     "OutdatedChild",
@@ -107,3 +108,20 @@ class OutdatedChild(_Model):
     parent: str = Field(description="BUILD@N")
     image_id: str = Field(description="The parent image the child was built from")
     reason: str
+
+
+class Attempt(_Model):
+    """One build a runner started: who, with which inputs, and how it ended."""
+
+    build: str
+    command_id: str
+    runner: str = Field(description="The CI job or host that ran it")
+    inputs_digest: str | None
+    status: Literal["running", "succeeded", "failed"] = Field(
+        description="running: started and never finished (still running, or killed)"
+    )
+    classification: str | None
+    rule: str | None
+    version_id: str | None = Field(description="The version it registered")
+    started_at: str
+    finished_at: str | None

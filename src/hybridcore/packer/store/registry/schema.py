@@ -25,6 +25,7 @@ __all__ = [
     "SCHEMA_REVISION",
     "alembic_version",
     "artifacts",
+    "attempts",
     "builds",
     "channel_events",
     "channels",
@@ -35,7 +36,7 @@ __all__ = [
 ]
 
 # Oldest first; the last one is the head of migrations/versions.
-KNOWN_REVISIONS: tuple[str, ...] = ("0001_initial",)
+KNOWN_REVISIONS: tuple[str, ...] = ("0001_initial", "0002_attempts")
 SCHEMA_REVISION = KNOWN_REVISIONS[-1]
 
 metadata = MetaData()
@@ -133,4 +134,21 @@ channel_events = Table(
     Column("actor", String(255)),
     Column("at", String(32), nullable=False),
     Index("ix_channel_events_build_channel", "build", "channel"),
+)
+
+attempts = Table(
+    "attempts",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("build", String(255), nullable=False),
+    Column("command_id", String(64), nullable=False),
+    Column("runner", Text, nullable=False),
+    Column("inputs_digest", String(64)),
+    Column("status", String(16), nullable=False),
+    Column("classification", String(16)),
+    Column("rule", String(64)),
+    Column("version_id", String(32), ForeignKey("versions.id")),
+    Column("started_at", String(32), nullable=False),
+    Column("finished_at", String(32)),
+    Index("ix_attempts_build_started", "build", "started_at"),
 )

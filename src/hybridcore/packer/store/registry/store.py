@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 
@@ -13,11 +13,12 @@ from sqlalchemy.engine import Connection, Engine
 from hybridcore.packer.base.errors import HybridcoreError
 from hybridcore.packer.base.exit_class import ExitClass
 from hybridcore.packer.base.timestamps import rfc3339
-from hybridcore.packer.store.registry import ancestry, channels, revocation
+from hybridcore.packer.store.registry import ancestry, attempts, channels, revocation
 from hybridcore.packer.store.registry import versions as version_queries
 from hybridcore.packer.store.registry.db_errors import registry_errors
 from hybridcore.packer.store.registry.engine import READ_ONLY, ensure_schema
 from hybridcore.packer.store.registry.models import (
+    Attempt,
     ChannelEvent,
     ChannelState,
     OutdatedChild,
@@ -72,7 +73,8 @@ class Registry:
                 allowed = connection.execute(
                     text(
                         "SELECT has_table_privilege('versions', 'INSERT') AND "
-                        "has_table_privilege('channels', 'UPDATE')"
+                        "has_table_privilege('channels', 'UPDATE') AND "
+                        "has_table_privilege('attempts', 'UPDATE')"
                     )
                 ).scalar()
         else:
@@ -265,6 +267,43 @@ class Registry:
     def outdated(self) -> list[OutdatedChild]:
         with self._read() as connection:
             return ancestry.outdated_children(connection)
+
+    # --- attempts -----------------------------------------------------------------------
+
+    def start_attempts(
+        self, digests: Mapping[str, str | None], *, command_id: str, runner: str
+    ) -> dict[str, str]:
+        """Note that `runner` starts these builds (build -> inputs digest); returns
+        build -> attempt ID for `finish_attempt`."""
+        ids = (version_queries.new_version_id() for _ in digests)
+        with self._write() as connection:
+            return attempts.start_attempts(
+                connection,
+                digests=digests,
+                command_id=command_id,
+                runner=runner,
+                now=_now(),
+                new_id=ids,
+            )
+
+    def finish_attempt(
+        self, attempt_id: str, *, classification: str, rule: str, version_id: str | None
+    ) -> None:
+        """How the attempt ended: succeeded when it registered `version_id`."""
+        with self._write() as connection:
+            attempts.finish_attempt(
+                connection,
+                attempt_id,
+                succeeded=version_id is not None,
+                classification=classification,
+                rule=rule,
+                version_id=version_id,
+                now=_now(),
+            )
+
+    def last_attempts(self, builds: Iterable[str]) -> dict[str, Attempt]:
+        with self._read() as connection:
+            return attempts.last_attempts(connection, builds)
 
 
 def open_registry(target: RegistryTarget) -> Registry:
