@@ -14,11 +14,12 @@ if ! command -v qemu-img >/dev/null 2>&1; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends \
     qemu-utils >/dev/null
 fi
-# The CI recipe tests lint with shellcheck (Debian's) and actionlint (built from its Go module).
-if ! command -v shellcheck >/dev/null 2>&1; then
+# The CI recipe tests lint with shellcheck (Debian's) and actionlint (built from its Go module);
+# the pipeline rehearsal runs the GitHub recipe's promote step, which reads JSON with jq.
+if ! command -v shellcheck >/dev/null 2>&1 || ! command -v jq >/dev/null 2>&1; then
   SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
   $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq shellcheck >/dev/null
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq shellcheck jq >/dev/null
 fi
 echo "actionlint: $(scripts/install-actionlint.sh)"
 .venv/bin/ruff check src tests bench

@@ -1,0 +1,3 @@
+#!/bin/sh
+set -eu
+echo "ci-agent: $IMAGE: runner agent 3.4, build tools"

@@ -1,0 +1,3 @@
+#!/bin/sh
+set -eu
+echo "web: $IMAGE: reverse proxy, TLS defaults"
