@@ -451,6 +451,20 @@ FILE_NOT_FOUND = (
     "  (source code not available)\n"
 )
 
+# Packer 1.6.6, a shell-local script that fails after printing an error of its own
+PROVISIONER_FAILED = (
+    "null.db: output will be in this color.\n"
+    "==> null.db: Running local shell script: images/db.sh\n"
+    "==> null.db: cat: /etc/motd.d: No such file or directory\n"
+    "==> null.db: Provisioning step had errors: Running the cleanup provisioner, if present...\n"
+    "Build 'null.db' errored after 12 milliseconds 684 microseconds: Script exited with "
+    "non-zero exit status: 1.Allowed exit codes are: [0]\n"
+    "==> Wait completed after 12 milliseconds 720 microseconds\n"
+    "==> Some builds didn't complete successfully and had errors:\n"
+    "--> null.db: Script exited with non-zero exit status: 1.Allowed exit codes are: [0]\n"
+    "==> Builds finished but no artifacts were created.\n"
+)
+
 # digitalocean/marketplace-partners#163 (Packer 1.8.3: a legacy template named *.pkr.json)
 HCL_STRUCTURE_ERROR = (
     "Error: Extraneous JSON object property\n"
@@ -641,6 +655,7 @@ CASES = [
     pytest.param(MISSING_PLUGINS, "missing_plugins", id="missing-plugins"),
     pytest.param(ISO_CHECKSUM_MISMATCH, "iso_checksum", id="iso-checksum-mismatch"),
     pytest.param(FILE_NOT_FOUND, "no_template", id="file-not-found"),
+    pytest.param(PROVISIONER_FAILED, "provisioner_failed", id="provisioner-failed"),
     pytest.param(HCL_STRUCTURE_ERROR, "hcl_syntax", id="hcl-extraneous-property"),
     pytest.param(JSON_SYNTAX_ERROR, "hcl_syntax", id="json-syntax"),
     pytest.param(ONE_ERROR_OCCURRED, "multiple_errors", id="one-error-occurred"),
@@ -714,8 +729,14 @@ def test_transient_error_wrapped_in_error_s_occurred_is_transient() -> None:
     assert result.retryable is True
 
 
-def test_unrecognised_failure_is_config_and_not_retried() -> None:
+def test_a_failed_script_is_config_and_not_retried() -> None:
     result = classify("build", 1, SCRIPT_FAILED)
+    assert (result.exit_code, result.klass, result.rule) == (1, "config", "provisioner_failed")
+    assert result.retryable is False
+
+
+def test_unrecognised_failure_is_config_and_not_retried() -> None:
+    result = classify("build", 1, "Build 'qemu.x' errored: unexpected state 'pending'\n")
     assert (result.exit_code, result.klass, result.rule) == (1, "config", "unrecognised_failure")
     assert result.remediation
     assert result.retryable is False
@@ -730,21 +751,38 @@ def test_success_looking_text_with_nonzero_status_is_not_transient() -> None:
 
 
 @pytest.mark.parametrize(
-    ("text", "not_rule"),
+    ("text", "not_rule", "rule"),
     [
-        pytest.param(PROXMOX_500_WRONG_URL, "server_error", id="bare-500-is-not-5xx"),
-        pytest.param(AWS_CLIENT_INTERNAL_ERROR_KMS, "server_error", id="client-internalerror"),
-        pytest.param(AZURE_NO_DEADLINE_BUG, "deadline_exceeded", id="no-deadline-attached"),
-        pytest.param(AZURE_PLUGIN_CRASH_EOF, "api_eof", id="plugin-crash-eof"),
         pytest.param(
-            BUNDLED_PLUGINS_WARNING_THEN_SCRIPT_FAILED, "missing_plugins", id="bundled-warning"
+            PROXMOX_500_WRONG_URL, "server_error", "unrecognised_failure", id="bare-500-is-not-5xx"
+        ),
+        pytest.param(
+            AWS_CLIENT_INTERNAL_ERROR_KMS,
+            "server_error",
+            "unrecognised_failure",
+            id="client-internalerror",
+        ),
+        pytest.param(
+            AZURE_NO_DEADLINE_BUG,
+            "deadline_exceeded",
+            "unrecognised_failure",
+            id="no-deadline-attached",
+        ),
+        pytest.param(
+            AZURE_PLUGIN_CRASH_EOF, "api_eof", "unrecognised_failure", id="plugin-crash-eof"
+        ),
+        pytest.param(
+            BUNDLED_PLUGINS_WARNING_THEN_SCRIPT_FAILED,
+            "missing_plugins",
+            "provisioner_failed",
+            id="bundled-warning",
         ),
     ],
 )
-def test_lookalikes_are_not_claimed(text: str, not_rule: str) -> None:
+def test_lookalikes_are_not_claimed(text: str, not_rule: str, rule: str) -> None:
     result = classify("build", 1, text)
     assert result.rule != not_rule
-    assert (result.klass, result.rule) == ("config", "unrecognised_failure")
+    assert (result.klass, result.rule) == ("config", rule)
 
 
 def test_line_number_429_is_not_http_429() -> None:

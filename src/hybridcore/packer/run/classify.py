@@ -164,6 +164,14 @@ RULES: tuple[Rule, ...] = (
         "iso_url and that the mirror still serves that version.",
     ),
     # --- config (1): fix the input ---------------------------------------------------------
+    # a failing script's own output can hold anything ("No such file or directory"): first
+    _rule(
+        "provisioner_failed",
+        _CONFIG,
+        r"Script exited with non-zero exit status|Error executing Ansible: Non-zero exit status",
+        "A provisioner script or playbook failed inside the build: its output is above the "
+        "error (all of it in the raw log); fix the script and build again.",
+    ),
     _rule(
         "unset_variable",
         _CONFIG,
