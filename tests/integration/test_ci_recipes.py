@@ -4,6 +4,7 @@ ones, and the guide shows them as they are."""
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
@@ -84,6 +85,46 @@ def test_gitlab_recipes_match_the_gitlab_ci_schema(tmp_path: Path) -> None:
     broken = tmp_path / "shard.yml"
     broken.write_text(_visible(GITLAB[1].read_text()).replace("max: 1", "max: 5"))  # 0-2 only
     assert _check_jsonschema("vendor.gitlab-ci", broken).returncode == 1
+
+
+def _fleet(tmp_path: Path, *args: str) -> str:
+    """`hybridcore-packer ARGS fleet` in `tmp_path`, with a registry of its own."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "hybridcore.cli", "--workdir", "out", *args, "fleet"],
+        cwd=tmp_path,
+        env={**os.environ, "HYBRIDCORE_REGISTRY_URL": f"sqlite:///{tmp_path / 'r.db'}"},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    return proc.stdout
+
+
+def test_plans_child_pipeline_matches_the_gitlab_ci_schema(tmp_path: Path) -> None:
+    """What `plan --format gitlab` prints, with builds to run and with none, is a pipeline
+    GitLab accepts, whatever the build names hold."""
+    shutil.copytree(REPO / "examples" / "fleet", tmp_path / "fleet")
+    template = tmp_path / "fleet" / "fleet.pkr.hcl"
+    name = "tier: 1 it's #a"  # YAML-hostile: colon-space, quote, hash
+    block = f'build {{\n  name    = "{name}"\n  sources = ["source.null.ubuntu-base"]\n}}\n'
+    template.write_text(template.read_text() + block)
+    child = tmp_path / "shards.yml"
+    child.write_text(_fleet(tmp_path, "plan", "--format", "gitlab"))
+    jobs = yaml.safe_load(child.read_text())
+    assert jobs[f"build {name}.null.ubuntu-base"] == {
+        "extends": ".hybridcore-shard",
+        "variables": {"BUILD": f"{name}.null.ubuntu-base"},
+    }
+    assert len(jobs) == 14  # include + 13 builds
+    proc = _check_jsonschema("vendor.gitlab-ci", child)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+    _fleet(tmp_path, "build")
+    child.write_text(_fleet(tmp_path, "plan", "--format", "gitlab"))
+    assert list(yaml.safe_load(child.read_text())) == ["nothing to build"]
+    proc = _check_jsonschema("vendor.gitlab-ci", child)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
 def _gitlab_scripts(path: Path) -> list[str]:
