@@ -9,7 +9,8 @@
 #
 # `hybridcore-packer plan examples/fleet` after editing scripts/ci-agent.sh lists exactly
 # the three CI images. FLEET_FAIL=<source name> makes that image's build fail (to see what
-# the gate says about a failed shard).
+# the gate says about a failed shard); FLEET_BUILD_SECONDS=N makes each build wait N seconds
+# (as a real build waits on its cloud).
 
 source "null" "ubuntu-base" {
   communicator = "none"

@@ -220,10 +220,16 @@ def test_plan_formats_for_github_and_gitlab(
     output = tmp_path / "github_output"
     output.write_text("earlier=kept\n")
     monkeypatch.setenv("GITHUB_OUTPUT", str(output))
+    summary = tmp_path / "step_summary.md"
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
     code, stdout, stderr = _cli(
         tmp_path, url, "plan", "--format", "github", "images", capsys=capsys
     )
     assert code == 0, stderr
+    table = summary.read_text()
+    assert table.startswith("### hybridcore-packer plan: ok\n\nplan: 3 of 3 build(s) to run")
+    assert "| null.db | new | yes | no version registered yet |" in table.splitlines()
     matrix = {"include": [{"build": b} for b in ("null.app", "null.db", "null.web")]}
     assert json.loads(stdout) == matrix
     lines = output.read_text().splitlines()
@@ -290,7 +296,9 @@ def test_gate_writes_junit_with_one_case_per_build(
     assert _build(tmp_path, url, "null.web").exit_code == 0
     code, _, stderr = _cli(tmp_path, url, "gate", "--junit", "gate.xml", "images", capsys=capsys)
     assert code == 1
-    assert "null.db: missing: no version registered yet; no runner has started it" in stderr
+    assert (
+        "[null.db] failed: missing: no version registered yet; no runner has started it" in stderr
+    )
     suite = ET.parse(tmp_path / "gate.xml").getroot().find("testsuite")
     assert suite is not None
     cases = {case.get("name"): case for case in suite.findall("testcase")}

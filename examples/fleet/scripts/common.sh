@@ -6,3 +6,4 @@ if [ "${FLEET_FAIL:-}" = "$IMAGE" ]; then
   exit 1
 fi
 echo "common: $IMAGE release $RELEASE: time sync, audit rules, CA bundle"
+sleep "${FLEET_BUILD_SECONDS:-0}"

@@ -26,8 +26,16 @@ if TYPE_CHECKING:
     from hybridcore.packer.base.build_drift import BuildDrift
     from hybridcore.packer.base.result import RunResult
     from hybridcore.packer.commands.inputs_check import CheckReport
+    from hybridcore.packer.commands.plan import PlanReport
 
-__all__ = ["attach_sections", "github_annotations", "github_summary", "publish"]
+__all__ = [
+    "attach_sections",
+    "github_annotations",
+    "github_summary",
+    "plan_summary",
+    "publish",
+    "publish_plan",
+]
 
 PROG = "hybridcore-packer"
 
@@ -158,6 +166,18 @@ def github_summary(report: Result | CheckReport) -> str:
     return head + table + tail + "\n"
 
 
+def plan_summary(report: PlanReport) -> str:
+    """The plan as the step summary shows it: the counts, then one row per build."""
+    head = f"### {PROG} plan: {_status(report.exit_code, report.classification)}\n\n"
+    rows: list[list[object]] = [
+        [item.build, item.status, "yes" if item.run else "no", item.reason]
+        for item in report.builds
+    ]
+    tail = f"\n**Hint:** {report.remediation}\n" if report.remediation else ""
+    body = _table(["build", "status", "built", "why"], rows) if rows else ""
+    return f"{head}{report.message}\n\n{body}{tail}\n"
+
+
 # --- GitHub: annotations ------------------------------------------------------------------
 
 
@@ -281,12 +301,23 @@ def publish(report: Result | CheckReport, environ: Mapping[str, str] | None = No
     if environ.get("GITHUB_ACTIONS") != "true":
         return
     sys.stderr.write(github_annotations(report, environ))
+    _append_summary(github_summary(report), environ)
+
+
+def publish_plan(report: PlanReport, environ: Mapping[str, str] | None = None) -> None:
+    """On GitHub Actions, the plan's table in the step summary."""
+    environ = os.environ if environ is None else environ
+    if environ.get("GITHUB_ACTIONS") == "true":
+        _append_summary(plan_summary(report), environ)
+
+
+def _append_summary(text: str, environ: Mapping[str, str]) -> None:
     summary = environ.get("GITHUB_STEP_SUMMARY")
     if not summary:
         return
     try:
         with Path(summary).open("a", encoding="utf-8") as handle:
-            handle.write(github_summary(report))
+            handle.write(text)
     except OSError as exc:
         sys.stderr.write(
             f"{PROG}: warning: cannot append to GITHUB_STEP_SUMMARY {summary}: "

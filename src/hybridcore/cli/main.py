@@ -371,8 +371,12 @@ def _check(args: argparse.Namespace) -> int:
         report = checks.verify(args.paths, **common)
     if args.json:
         out(report.to_json())
-    for build in report.builds:
-        say(f"[{build.build}] {build.status}: {build.message}")
+    shown = report.builds
+    if args.command == "gate":  # of many builds, the ones to act on
+        shown = [build for build in report.builds if build.status != "verified"]
+        say(f"gate: {len(report.builds) - len(shown)} of {len(report.builds)} build(s) verified")
+    for build in shown:
+        say(f"[{build.build}] {build.status}: {build.message.removeprefix(build.build + ': ')}")
     status = "ok" if report.exit_code == 0 else f"exit {report.exit_code} ({report.classification})"
     say(f"{args.command} {status}: {report.message}")
     if report.remediation:
@@ -406,6 +410,9 @@ def _plan(args: argparse.Namespace) -> int:
     )
     if form == "json":
         out(report.to_json())
+    from hybridcore.cli import ci_reports
+
+    ci_reports.publish_plan(report)
     for line in plan_output.plan_lines(report):
         say(line)
     if report.exit_code:

@@ -141,7 +141,7 @@ def _judge(
         status = "parent-outdated"
         reason = f"{version.ref} was built from {link.parent} ({link.image_id}): {link.reason}"
     else:
-        status, reason = "unchanged", f"{version.ref} was built from these inputs"
+        status, reason = "unchanged", f"same inputs as {version.ref}"
     return PlannedBuild(
         build=current.build,
         status=status,
