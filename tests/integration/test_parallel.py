@@ -90,7 +90,7 @@ def test_one_failure_does_not_stop_the_others_and_sets_the_exit_code(tmp_path: P
           sources = ["source.null.good", "source.null.bad"]
           provisioner "shell-local" {
             only   = ["null.bad"]
-            inline = ["echo 'Error: Unsupported argument' >&2", "exit 1"]
+            inline = ["echo 'a fails' >&2", "exit 1"]
           }
         }
         """,
@@ -150,7 +150,7 @@ def test_fail_fast_cancels_builds_that_did_not_start(tmp_path: Path) -> None:
           sources = ["source.null.a", "source.null.b", "source.null.c"]
           provisioner "shell-local" {
             only   = ["null.a"]
-            inline = ["echo 'Error: Unsupported argument' >&2", "exit 1"]
+            inline = ["echo 'a fails' >&2", "exit 1"]
           }
         }
         """,
@@ -159,7 +159,7 @@ def test_fail_fast_cancels_builds_that_did_not_start(tmp_path: Path) -> None:
         [str(tmp_path / "t")], parallel=1, fail_fast=True, workdir=tmp_path / "wd"
     )
     rules = {run.label: run.rule for run in result.runs}
-    assert rules["null.a"] == "unsupported_argument"
+    assert rules["null.a"] == "provisioner_failed"
     assert rules["null.b"] == rules["null.c"] == "cancelled"
     assert result.exit_code == 1
 

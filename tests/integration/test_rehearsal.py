@@ -68,7 +68,7 @@ def test_plan_shard_gate_promote_then_a_script_change(
 
     gate, junit = pipeline.gate()
     assert gate.code == 1, gate.stderr
-    assert f"{failing}: failed: no version registered yet; last touched by runner-3" in gate.stderr
+    assert f"[{failing}] failed: no version registered yet; last touched by runner-3" in gate.stderr
     assert "1 of 12 build(s) not registered from their current inputs" in gate.stderr
     assert _gate_cases(junit) == {b: "failed" if b == failing else "passed" for b in planned}
 

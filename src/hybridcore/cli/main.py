@@ -376,7 +376,13 @@ def _check(args: argparse.Namespace) -> int:
         shown = [build for build in report.builds if build.status != "verified"]
         say(f"gate: {len(report.builds) - len(shown)} of {len(report.builds)} build(s) verified")
     for build in shown:
-        say(f"[{build.build}] {build.status}: {build.message.removeprefix(build.build + ': ')}")
+        message = build.message.removeprefix(build.build + ": ")
+        # a gate message starts with what is wrong (missing, failed, stale, ...)
+        say(
+            f"[{build.build}] {message}"
+            if args.command == "gate"
+            else f"[{build.build}] {build.status}: {message}"
+        )
     status = "ok" if report.exit_code == 0 else f"exit {report.exit_code} ({report.classification})"
     say(f"{args.command} {status}: {report.message}")
     if report.remediation:
