@@ -51,8 +51,8 @@ def git_state(path: Path) -> GitState:
 def runner_name(environ: Mapping[str, str]) -> str:
     """Who runs this command, as a person finds it again: $HYBRIDCORE_RUNNER when set,
     else the GitHub Actions run and job, the GitLab job, or the host and process."""
-    if given := environ.get("HYBRIDCORE_RUNNER", "").strip():
-        return given
+    if given := " ".join(environ.get("HYBRIDCORE_RUNNER", "").split())[:255]:
+        return given  # one line: it is printed in the gate's one-line verdicts
     if environ.get("GITHUB_ACTIONS") == "true":
         server = environ.get("GITHUB_SERVER_URL", "https://github.com")
         repository = environ.get("GITHUB_REPOSITORY", "?")
