@@ -24,8 +24,7 @@ def test_github_actions_names_the_run_attempt_job_and_runner() -> None:
         "RUNNER_NAME": "GitHub Actions 7",
     }
     assert runner_name(environ) == (
-        "https://github.example/team/images/actions/runs/42 attempt 2 job build on "
-        "GitHub Actions 7"
+        "https://github.example/team/images/actions/runs/42 attempt 2 job build on GitHub Actions 7"
     )
 
 
