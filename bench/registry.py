@@ -163,14 +163,10 @@ def _postgres(url: str | None) -> Iterator[str]:
     if url:
         yield url
         return
-    from tests.registry_pg import postgres_server
+    from tests.registry_pg import running_server
 
-    server_fixture = postgres_server.__wrapped__()  # type: ignore[attr-defined]
-    server = next(server_fixture)
-    try:
+    with running_server() as server:
         yield server.url(server.create_database())
-    finally:
-        next(server_fixture, None)
 
 
 def main() -> int:

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-__all__ = ["PostgresServer", "postgres_server"]
+__all__ = ["PostgresServer", "postgres_server", "running_server"]
 
 
 def _bin_dir() -> Path:
@@ -125,9 +125,9 @@ class PostgresServer:
         return name
 
 
-@pytest.fixture(scope="session")
-def postgres_server() -> Iterator[PostgresServer]:
-    """One private PostgreSQL server for the whole test session."""
+@contextlib.contextmanager
+def running_server() -> Iterator[PostgresServer]:
+    """A private PostgreSQL server, stopped and removed when the block ends."""
     bin_dir = _bin_dir()
     root = Path(tempfile.mkdtemp(prefix="hybridcore-pg-"))
     as_user = None
@@ -150,3 +150,10 @@ def postgres_server() -> Iterator[PostgresServer]:
         with contextlib.suppress(AssertionError, subprocess.TimeoutExpired):
             server.stop()
         shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    """One private PostgreSQL server for the whole test session."""
+    with running_server() as server:
+        yield server
