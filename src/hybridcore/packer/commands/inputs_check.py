@@ -20,11 +20,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from hybridcore.packer.base.build_drift import BuildDrift
 from hybridcore.packer.base.errors import HybridcoreError
 from hybridcore.packer.base.exit_class import ExitClass
+from hybridcore.packer.base.model import FrozenModel
 from hybridcore.packer.base.timestamps import rfc3339
 from hybridcore.packer.commands._current_inputs import current_manifests
 from hybridcore.packer.commands._registration import open_for
@@ -47,10 +48,8 @@ if TYPE_CHECKING:  # SQLAlchemy loads when the registry is opened
 __all__ = ["CheckReport", "drift", "verify"]
 
 
-class CheckReport(BaseModel):
+class CheckReport(FrozenModel):
     """The result of `drift` or `verify`."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
     schema_version: Literal["1.0"] = "1.0"
     command: Literal["drift", "verify"]

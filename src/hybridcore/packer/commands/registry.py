@@ -14,12 +14,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from hybridcore.logs import register_redactor
 from hybridcore.packer.base.artifact_record import ArtifactRecord
 from hybridcore.packer.base.errors import HybridcoreError
 from hybridcore.packer.base.exit_class import ExitClass
+from hybridcore.packer.base.model import FrozenModel
 from hybridcore.packer.base.timestamps import rfc3339
 from hybridcore.packer.store.artifact_records import ArtifactRegistry
 from hybridcore.packer.store.inputs_manifest import load_hash_manifest
@@ -58,10 +59,8 @@ Classification = Literal["ok", "config", "transient", "security", "internal"]
 LOOKUP_KEYS = ("build", "channel", "platform", "region")
 
 
-class RegistryReport(BaseModel):
+class RegistryReport(FrozenModel):
     """What a registry command did; `exit_code` follows the 0/1/2/3 table."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
     schema_version: Literal["1.0"] = "1.0"
     command: str = Field(description="e.g. registry channel set")

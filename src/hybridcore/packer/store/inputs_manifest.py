@@ -19,10 +19,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from hybridcore.packer.base.errors import HybridcoreError
 from hybridcore.packer.base.exit_class import ExitClass
+from hybridcore.packer.base.model import FrozenModel
 from hybridcore.packer.store.hashing import HashCache, hash_files
 from hybridcore.packer.store.state_files import atomic_write_json, build_file
 
@@ -55,18 +56,14 @@ class BuildInputs:
     variables: dict[str, str]
 
 
-class _Model(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-
-class InputEntry(_Model):
+class InputEntry(FrozenModel):
     path: str = Field(description="Relative to the workdir where possible")
     kind: str = Field(description="template, var-file, script, config or iso")
     sha256: str
     size: int
 
 
-class HashManifest(_Model):
+class HashManifest(FrozenModel):
     schema_version: Literal["1.0"] = HASH_SCHEMA_VERSION
     build: str
     digest: str = Field(description="sha256 over the sorted inputs, variables, Packer version")
