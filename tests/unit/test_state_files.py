@@ -1,59 +1,14 @@
-"""Records: atomic JSON writes and file-name-safe build names."""
+"""State files: atomic JSON writes."""
 
 from __future__ import annotations
 
 import json
-import os
 import threading
 from pathlib import Path
 
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
-from hybridcore.packer.store.state_files import atomic_write_json, atomic_write_text, safe_name
-
-# --- safe_name -----------------------------------------------------------------------------
-
-
-@settings(deadline=None)
-@given(st.text())
-def test_safe_name_is_always_one_harmless_path_component(name: str) -> None:
-    cleaned = safe_name(name)
-    assert cleaned
-    assert cleaned not in {".", ".."}
-    assert "/" not in cleaned
-    assert "\\" not in cleaned
-    assert os.sep not in cleaned
-    assert "\0" not in cleaned
-    assert len(cleaned) <= 120
-    base = Path("/logs/packer/cmd")
-    assert (base / cleaned).parent == base
-    assert Path(cleaned).name == cleaned
-
-
-@settings(deadline=None)
-@given(st.text(), st.text())
-def test_safe_name_is_deterministic_and_injective(name: str, other: str) -> None:
-    """Two builds never share a file (it used to be idempotent and lossy instead)."""
-    assert safe_name(name) == safe_name(name)
-    if name != other:
-        assert safe_name(name) != safe_name(other)
-
-
-@pytest.mark.parametrize(
-    "name", [".", "..", "../..", "/", "a/../../b", "..\\x", "", " ", "\0", "./."]
-)
-def test_safe_name_of_path_tricks(name: str) -> None:
-    cleaned = safe_name(name)
-    assert cleaned not in {".", "..", ""}
-    assert "/" not in cleaned and "\\" not in cleaned
-
-
-@pytest.mark.parametrize("name", ["null.vsphere", "vsphere-iso.ubuntu", "azure-arm.ubuntu_2204"])
-def test_safe_name_keeps_ordinary_build_names(name: str) -> None:
-    assert safe_name(name) == name
-
+from hybridcore.packer.store.state_files import atomic_write_json, atomic_write_text
 
 # --- atomic writes ---------------------------------------------------------------------------
 
@@ -127,27 +82,3 @@ def test_concurrent_writers_never_leave_a_torn_file(tmp_path: Path) -> None:
     for reading in readings:
         assert reading in payloads
     assert _leftovers(tmp_path, "shared.json") == []
-
-
-def test_safe_name_is_injective_for_names_that_used_to_collide() -> None:
-    from hybridcore.packer.store.state_files import safe_name
-
-    names = ["a b", "a_b", "a/b", "a%20b", "semi,comma", ".", "..", ".x", "", "ünï", "a" * 300]
-    files = [safe_name(name) for name in names]
-    assert len(set(files)) == len(names)
-    for file in files:
-        assert "/" not in file and file not in {".", ".."} and not file.startswith(".")
-        assert len(file) <= 120
-    assert safe_name("null.vsphere") == "null.vsphere"  # plain names keep their files
-
-
-def test_records_under_a_legacy_name_are_still_read(tmp_path: Path) -> None:
-    from hybridcore.packer.store.artifact_records import ArtifactRegistry
-    from hybridcore.packer.store.state_files import legacy_safe_name
-
-    legacy = tmp_path / "artifacts" / f"{legacy_safe_name('null.a b')}.json"
-    legacy.parent.mkdir()
-    legacy.write_text('{"schema_version": "1.0", "build": "null.a_b", "records": []}')
-    registry = ArtifactRegistry(tmp_path)
-    assert registry.load("null.a b") == []  # the legacy file holds another build's records
-    assert registry.path_for("null.a b").name == "null.a%20b.json"

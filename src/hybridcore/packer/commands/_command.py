@@ -25,10 +25,11 @@ from hybridcore.packer.base.settings import Settings
 from hybridcore.packer.base.timestamps import rfc3339
 from hybridcore.packer.run.private_tmp import remove_orphans
 from hybridcore.packer.run.runner import Invocation, RunContext, run_invocation
-from hybridcore.packer.run.version import PackerBinary
+from hybridcore.packer.run.version import PackerBinary, locate_packer
+from hybridcore.packer.store.layout import Workdir, safe_name
 from hybridcore.packer.store.log_summaries import write_log_summaries
 from hybridcore.packer.store.scrub_ledger import ScrubLedger
-from hybridcore.packer.store.state_files import atomic_write_text, clean_stale_temp_files, safe_name
+from hybridcore.packer.store.state_files import atomic_write_text, clean_stale_temp_files
 from hybridcore.packer.store.workdir_boundary import check_workdir
 from hybridcore.packer.template.secret_policy import SecretSet
 from hybridcore.redaction.engine import Redactor
@@ -45,6 +46,8 @@ class Command:
     def __init__(self, command: str, settings: Settings) -> None:
         self.command = command
         self.settings = settings
+        self.layout = Workdir(settings.workdir)
+        self.command_dir = self.layout.command(settings.command_id)
         self.started_at = datetime.now(UTC)
         self.clock = time.monotonic()  # --timeout counts from here
         self.targets: list[str] = []
@@ -62,6 +65,11 @@ class Command:
         self.declared: frozenset[str] = frozenset()  # variables the templates declare
         clean_stale_temp_files(settings.workdir)
         remove_orphans()  # private TMPDIRs of runs killed with -9: Packer's unscrubbed log
+
+    def find_packer(self) -> PackerBinary:
+        """The command's Packer (its version remembered per workdir), kept on the command."""
+        self.packer = locate_packer(self.settings.packer, cache=self.layout.version_cache_file)
+        return self.packer
 
     def context(self, packer: PackerBinary, environ: Mapping[str, str]) -> RunContext:
         """What the packer runs of this command share."""
@@ -90,14 +98,14 @@ class Command:
     def internal_error(self, exc: Exception) -> HybridcoreError:
         """`exc` as class internal; its traceback goes to the log file, never the console."""
         try:
-            where: Path | None = record_traceback(exc, self.settings.log_dir)
+            where: Path | None = record_traceback(exc, self.command_dir.path)
         except OSError:
             where = None
         return HybridcoreError.internal(exc, where)
 
     def finish(self, error: HybridcoreError | None = None) -> Result:
         finished_at = datetime.now(UTC)
-        log_dir = self.settings.log_dir
+        log_dir = self.command_dir.path
         primary = max(
             self.runs, key=lambda run: ExitClass.named(run.classification).severity, default=None
         )
@@ -144,7 +152,7 @@ class Command:
             inherited_secrets=self.secrets.inherited_names,
             weak_secrets=list(self.secrets.weak),
             log_paths=[path for run in self.runs for path in run.log_paths],
-            result_path=str(log_dir / "result.json"),
+            result_path=str(self.command_dir.result_file),
             workdir=str(self.settings.workdir),
             targets=self.targets,
             started_at=rfc3339(self.started_at),
@@ -158,9 +166,9 @@ class Command:
             scrub_data(result.model_dump(mode="json"), self.secrets.redactor, counts)
         )
         try:
-            atomic_write_text(log_dir / "result.json", result.to_json())
-            self.ledger.note(log_dir / "result.json", counts)
-            scrub_manifest = self.ledger.write(log_dir, self.settings.command_id)
+            atomic_write_text(self.command_dir.result_file, result.to_json())
+            self.ledger.note(self.command_dir.result_file, counts)
+            scrub_manifest = self.ledger.write(self.command_dir, self.settings.command_id)
             if self.retention is not None:
                 write_log_summaries(
                     self.settings.workdir,

@@ -27,8 +27,15 @@ from typing import Any
 from hybridcore.packer.base.errors import HybridcoreError
 from hybridcore.packer.base.exit_class import ExitClass
 from hybridcore.packer.base.timestamps import rfc3339
+from hybridcore.packer.store.layout import (
+    LINKED_NAMES,
+    RESULT_NAME,
+    SCRUB_LEDGER_NAME,
+    Workdir,
+    safe_name,
+)
 from hybridcore.packer.store.log_summaries import summary_lock
-from hybridcore.packer.store.state_files import atomic_write_json, safe_name
+from hybridcore.packer.store.state_files import atomic_write_json
 from hybridcore.redaction.credential_shapes import find_shapes
 from hybridcore.redaction.engine import Redactor
 
@@ -40,11 +47,8 @@ __all__ = [
     "recorded_secret_names",
 ]
 
-SUMMARY_DIR = Path("state", "packer", "logs")
-COMMAND_DIR = Path("logs", "packer")
 BUNDLE_ROOT = "hybridcore-diag"
-_LINKED_DIRS = frozenset({"work", "cache"})  # symlinks into the user's tree: never entered
-_KEPT_NAMES = frozenset({"result.json", "scrub.json"})
+_KEPT_NAMES = frozenset({RESULT_NAME, SCRUB_LEDGER_NAME})
 
 
 @dataclass
@@ -104,11 +108,11 @@ def _load_summary(path: Path) -> tuple[dict[str, Any] | None, str]:
 
 
 def _summary_paths(workdir: Path, only: Sequence[str]) -> list[Path]:
-    root = workdir / SUMMARY_DIR
-    if not _is_real_dir(root):
+    layout = Workdir(workdir)
+    if not _is_real_dir(layout.summaries_dir):
         return []
-    names = sorted({f"{safe_name(b)}.json" for b in only})
-    found = [root / n for n in names] if only else sorted(root.glob("*.json"))
+    wanted = sorted({layout.log_summary_file(b) for b in only})
+    found = wanted if only else sorted(layout.summaries_dir.glob("*.json"))
     return [path for path in found if _is_regular(path)]
 
 
@@ -157,7 +161,7 @@ def _raw_log(entry: str, summary: Path, workdir: Path) -> Path:
     if not target.is_relative_to(root):
         raise _refuse(summary, entry, "retention_outside_workdir", "which is outside --workdir")
     protected = target.name in _KEPT_NAMES or target.name.endswith(".hash.json")
-    if protected or not target.is_relative_to(root / COMMAND_DIR):
+    if protected or not target.is_relative_to(Workdir(root).commands_dir):
         raise _refuse(
             summary, entry, "retention_protected_path", "which is not a raw log under logs/packer/"
         )
@@ -253,11 +257,11 @@ def purge_logs(workdir: Path, *, now: datetime | None = None, dry_run: bool = Fa
 
 
 def _artifact_paths(workdir: Path, only: Sequence[str]) -> list[Path]:
-    root = workdir / "artifacts"
-    if not _is_real_dir(root):
+    layout = Workdir(workdir)
+    if not _is_real_dir(layout.artifacts_dir):
         return []
-    names = sorted({f"{safe_name(b)}{ext}" for b in only for ext in (".json", ".hash.json")})
-    found = [root / n for n in names] if only else sorted(root.glob("*.json"))
+    wanted = {layout.record_file(b) for b in only} | {layout.inputs_manifest_file(b) for b in only}
+    found = sorted(wanted) if only else sorted(layout.artifacts_dir.glob("*.json"))
     return [path for path in found if _is_regular(path)]
 
 
@@ -275,15 +279,16 @@ def _command_files(
     workdir: Path, ids: set[str] | None, skipped: list[dict[str, str]]
 ) -> list[Path]:
     """Regular files of the command directories (all, or those in `ids`), links not followed."""
-    root = workdir / COMMAND_DIR
-    tops = [root] if ids is None else [root / cid for cid in sorted(ids)]
+    layout = Workdir(workdir)
+    root = layout.commands_dir
+    tops = [root] if ids is None else [layout.command(cid).path for cid in sorted(ids)]
     files = []
     for top in tops if _is_real_dir(root) else []:
         if not _is_real_dir(top):
             continue
         for current, dirs, names in os.walk(top, followlinks=False):
             here = Path(current)
-            dirs[:] = sorted(d for d in dirs if d not in _LINKED_DIRS and _is_real_dir(here / d))
+            dirs[:] = sorted(d for d in dirs if d not in LINKED_NAMES and _is_real_dir(here / d))
             for name in sorted(names):
                 if _is_regular(here / name):
                     files.append(here / name)
@@ -435,7 +440,7 @@ def make_bundle(
 def recorded_secret_names(workdir: Path) -> set[str]:
     """Names of the secret variables recorded commands used (from their result.json)."""
     names: set[str] = set()
-    for result in (workdir / COMMAND_DIR).glob("*/result.json"):
+    for result in Workdir(workdir).commands_dir.glob(f"*/{RESULT_NAME}"):
         try:
             data = json.loads(result.read_text(encoding="utf-8"))
         except (OSError, ValueError):

@@ -29,10 +29,11 @@ from hybridcore.packer.base.model import FrozenModel
 from hybridcore.packer.base.timestamps import rfc3339
 from hybridcore.packer.commands._current_inputs import current_manifests
 from hybridcore.packer.commands._registration import open_for
-from hybridcore.packer.run.version import locate_packer, version_cache
+from hybridcore.packer.run.version import locate_packer
 from hybridcore.packer.store.artifact_records import ArtifactRegistry
 from hybridcore.packer.store.drift import compare
 from hybridcore.packer.store.inputs_manifest import HashManifest, load_hash_manifest
+from hybridcore.packer.store.layout import Workdir
 from hybridcore.packer.store.workdir_boundary import check_workdir
 from hybridcore.packer.template.facts import (
     Targets,
@@ -106,7 +107,9 @@ def _current(
         var_files=[str(v) for v in var_files],
         environ=environ,
         secret_names=secret_set.masked_names,
-        packer_version=locate_packer(packer, cache=version_cache(workdir)).version_text,
+        packer_version=locate_packer(
+            packer, cache=Workdir(workdir).version_cache_file
+        ).version_text,
         only=tuple(only),
         except_=tuple(except_),
         full=full,

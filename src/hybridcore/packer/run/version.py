@@ -16,7 +16,7 @@ from hybridcore.packer.base.errors import HybridcoreError
 from hybridcore.packer.base.exit_class import ExitClass
 from hybridcore.packer.store.state_files import atomic_write_json
 
-__all__ = ["PackerBinary", "locate_packer", "version_cache"]
+__all__ = ["PackerBinary", "locate_packer"]
 
 _VERSION = re.compile(r"(?:Packer v|^)(\d+)\.(\d+)\.(\d+)", re.MULTILINE)
 
@@ -34,10 +34,6 @@ class PackerBinary:
 
     def at_least(self, major: int, minor: int, patch: int = 0) -> bool:
         return self.version >= (major, minor, patch)
-
-
-def version_cache(workdir: Path) -> Path:
-    return workdir / "state" / "packer" / "packer-version.json"
 
 
 def _not_found(what: str) -> HybridcoreError:

@@ -31,7 +31,8 @@ from hybridcore.packer.base.input_files import read_input_text
 from hybridcore.packer.base.result import Artifact
 from hybridcore.packer.base.timestamps import rfc3339
 from hybridcore.packer.store.artifact_ids import builder_type_of, parse_artifact_id
-from hybridcore.packer.store.state_files import atomic_write_json, build_file
+from hybridcore.packer.store.layout import Workdir
+from hybridcore.packer.store.state_files import atomic_write_json
 
 __all__ = [
     "ArtifactRegistry",
@@ -208,13 +209,14 @@ class ArtifactRegistry:
     """``<workdir>/artifacts/<build>.json``: every record of a build, oldest first."""
 
     def __init__(self, workdir: Path) -> None:
-        self.root = workdir / "artifacts"
+        self.layout = Workdir(workdir)
+        self.root = self.layout.artifacts_dir
 
     def path_for(self, build: str) -> Path:
-        return build_file(self.root, build, ".json")
+        return self.layout.record_file(build)
 
     def load(self, build: str) -> list[ArtifactRecord]:
-        path = build_file(self.root, build, ".json", existing=True)
+        path = self.layout.record_file(build, existing=True)
         return [record for record in self._read(path) if record.build == build]
 
     def latest(self, build: str) -> ArtifactRecord | None:
@@ -255,9 +257,9 @@ class ArtifactRegistry:
         for build, new in grouped.items():
             path = self.path_for(build)
             path.parent.mkdir(parents=True, exist_ok=True)
-            locks = self.root.parent / "state" / "packer" / "locks"
-            locks.mkdir(parents=True, exist_ok=True)
-            with FileLock(str(locks / f"{path.name}.lock"), timeout=60):
+            lock = self.layout.lock_file(path)
+            lock.parent.mkdir(parents=True, exist_ok=True)
+            with FileLock(str(lock), timeout=60):
                 existing = self.load(build)
                 atomic_write_json(
                     path,

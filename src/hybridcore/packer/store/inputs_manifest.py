@@ -25,7 +25,8 @@ from hybridcore.packer.base.errors import HybridcoreError
 from hybridcore.packer.base.exit_class import ExitClass
 from hybridcore.packer.base.model import FrozenModel
 from hybridcore.packer.store.hashing import HashCache, hash_files
-from hybridcore.packer.store.state_files import atomic_write_json, build_file
+from hybridcore.packer.store.layout import Workdir
+from hybridcore.packer.store.state_files import atomic_write_json
 
 __all__ = [
     "HASH_SCHEMA_VERSION",
@@ -140,7 +141,7 @@ def hash_inputs(
 def manifest_path(workdir: Path, build: str, *, existing: bool = False) -> Path:
     """Where the build's inputs manifest is written (`existing`: or was, by an older
     release that named files differently)."""
-    return build_file(workdir / "artifacts", build, ".hash.json", existing=existing)
+    return Workdir(workdir).inputs_manifest_file(build, existing=existing)
 
 
 def _tampered(path: Path, why: str) -> HybridcoreError:

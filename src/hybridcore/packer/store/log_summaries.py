@@ -20,7 +20,8 @@ from filelock import FileLock
 from hybridcore.packer.base.errors import HybridcoreError
 from hybridcore.packer.base.exit_class import ExitClass
 from hybridcore.packer.base.timestamps import rfc3339
-from hybridcore.packer.store.state_files import atomic_write_json, build_file
+from hybridcore.packer.store.layout import Workdir
+from hybridcore.packer.store.state_files import atomic_write_json
 from hybridcore.redaction.engine import Redactor
 from hybridcore.redaction.structured import scrub_data
 
@@ -36,9 +37,9 @@ DEFAULT_KEEP_DAYS = 7
 
 def summary_lock(workdir: Path, summary: Path) -> FileLock:
     """The lock every writer of the log summary `summary` takes."""
-    locks = workdir / "state" / "packer" / "locks"
-    locks.mkdir(parents=True, exist_ok=True)
-    return FileLock(str(locks / f"summary-{summary.name}.lock"), timeout=60)
+    lock = Workdir(workdir).lock_file(summary)
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    return FileLock(str(lock), timeout=60)
 
 
 def retention_policy(keep_days: int | None, environ: Mapping[str, str]) -> dict[str, Any]:
@@ -85,7 +86,7 @@ def write_log_summaries(
     now = datetime.now(UTC)
     written = []
     for build, facts in sorted(builds.items()):
-        path = build_file(workdir / "state" / "packer" / "logs", build, ".json")
+        path = Workdir(workdir).log_summary_file(build)
         path.parent.mkdir(parents=True, exist_ok=True)
         entry = {
             **facts,
