@@ -21,6 +21,7 @@ import tempfile
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -34,8 +35,7 @@ from hybridcore.packer.store.layout import (
     Workdir,
     safe_name,
 )
-from hybridcore.packer.store.log_summaries import summary_lock
-from hybridcore.packer.store.state_files import atomic_write_json
+from hybridcore.packer.store.log_summaries import read_summary, update_summary
 from hybridcore.redaction.credential_shapes import find_shapes
 from hybridcore.redaction.engine import Redactor
 
@@ -98,13 +98,13 @@ def _is_real_dir(path: Path) -> bool:
 
 
 def _load_summary(path: Path) -> tuple[dict[str, Any] | None, str]:
+    """The summary, or None and why it is skipped: retention and diag work on a damaged
+    workdir (they are how one is looked at)."""
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        return None, f"damaged log summary: {exc}"
-    if not isinstance(data, dict) or not isinstance(data.get("runs"), list):
-        return None, "damaged log summary: not an object with a `runs` list"
-    return data, ""
+        data = read_summary(path)
+    except HybridcoreError as error:
+        return None, error.message
+    return data, "" if data is not None else f"log summary {path} is gone"
 
 
 def _summary_paths(workdir: Path, only: Sequence[str]) -> list[Path]:
@@ -243,14 +243,23 @@ def purge_logs(workdir: Path, *, now: datetime | None = None, dry_run: bool = Fa
         checked.append((summary, _plan(summary, data, workdir, moment)))
     for summary, plans in checked:
         if not dry_run and any(plan.status == "expired" for plan in plans):
-            with summary_lock(workdir, summary):
-                data, _ = _load_summary(summary)  # again, under the lock
-                plans = _plan(summary, data, workdir, moment) if data else []
-                _apply(plans, moment)
-                if data and any(plan.purgeable for plan in plans):
-                    atomic_write_json(summary, data)
+            plans = _purge(summary, workdir, moment)
         _tally(report, summary.resolve(), plans, root)
     return report
+
+
+def _purge(summary: Path, workdir: Path, now: datetime) -> list[_RunPlan]:
+    """Under the summary's lock, read afresh: delete the expired raw logs and mark their
+    runs purged."""
+    plans: list[_RunPlan] = []
+
+    def purged(data: dict[str, Any] | None) -> dict[str, Any] | None:
+        plans[:] = _plan(summary, data, workdir, now) if data else []
+        _apply(plans, now)
+        return data if data and any(plan.purgeable for plan in plans) else None
+
+    update_summary(workdir, summary, purged)
+    return plans
 
 
 # ---------------------------------------------------------------------------- bundles
@@ -364,18 +373,19 @@ def _write_tar(output: Path, members: dict[str, bytes], moment: datetime) -> tup
 
 def _record_bundle(workdir: Path, summaries: list[Path], bundle: str) -> list[str]:
     """Append `bundle` to the `bundles` of every run of the included summaries."""
-    updated = []
-    for summary in summaries:
-        with summary_lock(workdir, summary):
-            data, _ = _load_summary(summary)
-            runs = [run for run in data["runs"] if isinstance(run, dict)] if data else []
-            for run in runs:
-                bundles = run.get("bundles")
-                run["bundles"] = [*(bundles if isinstance(bundles, list) else []), bundle]
-            if runs:
-                atomic_write_json(summary, data)
-                updated.append(_shown(summary, workdir))
-    return updated
+    return [
+        _shown(summary, workdir)
+        for summary in summaries
+        if update_summary(workdir, summary, partial(_with_bundle, bundle))
+    ]
+
+
+def _with_bundle(bundle: str, data: dict[str, Any] | None) -> dict[str, Any] | None:
+    runs = [run for run in data["runs"] if isinstance(run, dict)] if data else []
+    for run in runs:
+        bundles = run.get("bundles")
+        run["bundles"] = [*(bundles if isinstance(bundles, list) else []), bundle]
+    return data if runs else None
 
 
 def make_bundle(

@@ -1,4 +1,10 @@
-"""Files the tool keeps: atomic JSON writes; stale temp files of killed writers removed."""
+"""The one way to touch a state file: read it (missing or damaged), write it atomically,
+update it under a lock; stale temp files of killed writers removed.
+
+State files (artifact records, inputs manifests, log summaries) are what the tool keeps
+for later. One that is missing is empty; one that cannot be read was edited or damaged,
+since the tool never writes a partial file: an integrity signal, exit 3.
+"""
 
 from __future__ import annotations
 
@@ -7,16 +13,30 @@ import json
 import os
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
+from filelock import FileLock
+from pydantic import ValidationError
+
+from hybridcore.packer.base.errors import HybridcoreError
+from hybridcore.packer.base.exit_class import ExitClass
 from hybridcore.packer.store.layout import Workdir
 
 __all__ = [
+    "LOCK_TIMEOUT_S",
+    "RESTORE",
     "atomic_write_json",
     "atomic_write_text",
     "clean_stale_temp_files",
+    "locked_update",
+    "read_json_state",
 ]
+
+LOCK_TIMEOUT_S = 60
+RESTORE = "Restore the file from version control or a backup, or find out who changed it."
+T = TypeVar("T")
 
 
 def atomic_write_text(path: Path, text: str) -> None:
@@ -37,6 +57,60 @@ def atomic_write_text(path: Path, text: str) -> None:
 def atomic_write_json(path: Path, data: Any) -> None:
     """Atomic JSON file with sorted keys and a trailing newline."""
     atomic_write_text(path, json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n")
+
+
+def read_json_state(
+    path: Path,
+    parse: Callable[[Any], T],
+    *,
+    what: str,
+    rule: str,
+    remediation: str = RESTORE,
+) -> T | None:
+    """`parse` of the JSON in the state file `path` (`what`, e.g. "log summary"); None when
+    there is no such file. A file that cannot be read, is not JSON or that `parse` refuses
+    (ValueError, e.g. a pydantic model's `model_validate`): exit 3 with `rule`."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError) as exc:
+        raise _damaged(path, what, rule, remediation, f"cannot be read ({exc})") from exc
+    try:
+        data = json.loads(text)
+    except ValueError as exc:
+        raise _damaged(path, what, rule, remediation, f"is not JSON ({exc})") from exc
+    try:
+        return parse(data)
+    except ValidationError as exc:
+        first = str(exc).splitlines()[0]
+        why = f"does not match the {what} schema ({first})"
+        raise _damaged(path, what, rule, remediation, why) from exc
+    except ValueError as exc:
+        raise _damaged(path, what, rule, remediation, str(exc)) from exc
+
+
+def _damaged(path: Path, what: str, rule: str, remediation: str, why: str) -> HybridcoreError:
+    return HybridcoreError(
+        f"{what} {path} {why}: it was edited or damaged after the tool wrote it (the tool "
+        "never writes a partial file).",
+        klass=ExitClass.SECURITY,
+        rule=rule,
+        remediation=remediation,
+    )
+
+
+def locked_update(path: Path, *, lock: Path, update: Callable[[], Any | None]) -> bool:
+    """Under the file lock `lock`, call `update` (which reads `path`) and write the JSON it
+    returns to `path` atomically; nothing when it returns None. Writers that all take the
+    lock never lose each other's update. Returns whether `path` was written."""
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    with FileLock(str(lock), timeout=LOCK_TIMEOUT_S):
+        data = update()
+        if data is None:
+            return False
+        atomic_write_json(path, data)
+        return True
 
 
 STALE_TEMP_AGE_S = 600.0
