@@ -21,6 +21,7 @@ from hybridcore.packer.store.state_files import (
     atomic_write_json,
     atomic_write_text,
     locked_update,
+    read_json_cache,
     read_json_state,
 )
 from tests.conftest import REPO
@@ -137,6 +138,14 @@ def test_a_damaged_state_file_is_exit_3_naming_it(
     assert (error.klass, error.rule) == (ExitClass.SECURITY, "test_unreadable")
     assert error.message.startswith(f"test file {path} {why}")
     assert "\n" not in error.message and error.remediation
+
+
+@pytest.mark.parametrize("text", [None, "{not json", "[1]", "\xff"], ids=str)
+def test_a_missing_or_damaged_cache_is_empty(tmp_path: Path, text: str | None) -> None:
+    path = tmp_path / "cache.json"
+    if text is not None:
+        path.write_text(text, encoding="latin-1")
+    assert read_json_cache(path) == {}
 
 
 # --- every store reads through it ------------------------------------------------------------

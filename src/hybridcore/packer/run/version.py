@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import re
 import shutil
@@ -14,7 +13,7 @@ from pathlib import Path
 
 from hybridcore.packer.base.errors import HybridcoreError
 from hybridcore.packer.base.exit_class import ExitClass
-from hybridcore.packer.store.state_files import atomic_write_json
+from hybridcore.packer.store.state_files import atomic_write_json, read_json_cache
 
 __all__ = ["PackerBinary", "locate_packer"]
 
@@ -59,21 +58,16 @@ def _cached_version(cache: Path | None, identity: str) -> tuple[int, int, int] |
     if cache is None:
         return None
     try:
-        data = json.loads(cache.read_text(encoding="utf-8"))
-        major, minor, patch = data[identity]
+        major, minor, patch = read_json_cache(cache)[identity]
         return int(major), int(minor), int(patch)
-    except (OSError, ValueError, KeyError, TypeError):
+    except (ValueError, KeyError, TypeError):
         return None
 
 
 def _remember(cache: Path | None, identity: str, version: tuple[int, int, int]) -> None:
     if cache is None:
         return
-    try:
-        data = json.loads(cache.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        data = {}  # missing or damaged: start afresh
-    data = {**(data if isinstance(data, dict) else {}), identity: list(version)}
+    data = {**read_json_cache(cache), identity: list(version)}
     with contextlib.suppress(OSError):  # the cache only saves time
         atomic_write_json(cache, data)
 

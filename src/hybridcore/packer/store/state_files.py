@@ -31,6 +31,7 @@ __all__ = [
     "atomic_write_text",
     "clean_stale_temp_files",
     "locked_update",
+    "read_json_cache",
     "read_json_state",
 ]
 
@@ -88,6 +89,16 @@ def read_json_state(
         raise _damaged(path, what, rule, remediation, why) from exc
     except ValueError as exc:
         raise _damaged(path, what, rule, remediation, str(exc)) from exc
+
+
+def read_json_cache(path: Path) -> dict[str, Any]:
+    """The JSON object in the cache file `path`; empty when it is missing, unreadable or
+    not an object: a damaged cache only costs the work it saved."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
 
 
 def _damaged(path: Path, what: str, rule: str, remediation: str, why: str) -> HybridcoreError:
