@@ -610,16 +610,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     with error_handler() as outcome:
         args = _parser().parse_args(argv)
         outcome.workdir = Path(args.workdir) if args.workdir else None
-        if args.command not in ("schema", "spec"):  # they write nothing under --workdir
-            from hybridcore.packer.store.workdir_boundary import check_workdir
+        from hybridcore.packer.commands._workdir import opened_workdir
 
-            check_workdir(outcome.workdir or Path.cwd())
-        from hybridcore.packer.run.private_tmp import remove_orphans
-
-        remove_orphans()  # whatever the command: Packer temp files a killed run left behind
-        refusal = registry_cli.refused(args)  # e.g. a password in --registry: exit 3
-        run = _COMMANDS.get(args.command, _packer_command)
-        outcome.code = refusal if refusal is not None else run(args)
+        # schema and spec write nothing under --workdir; every command cleans up after killed runs
+        writes = args.command not in ("schema", "spec")
+        with opened_workdir((outcome.workdir or Path.cwd()) if writes else None):
+            refusal = registry_cli.refused(args)  # e.g. a password in --registry: exit 3
+            run = _COMMANDS.get(args.command, _packer_command)
+            outcome.code = refusal if refusal is not None else run(args)
     return outcome.code
 
 

@@ -23,14 +23,13 @@ from hybridcore.packer.base.registered_version import RegisteredVersion
 from hybridcore.packer.base.result import Result, RunResult
 from hybridcore.packer.base.settings import Settings
 from hybridcore.packer.base.timestamps import rfc3339
-from hybridcore.packer.run.private_tmp import remove_orphans
+from hybridcore.packer.commands._workdir import open_workdir
 from hybridcore.packer.run.runner import Invocation, RunContext, run_invocation
 from hybridcore.packer.run.version import PackerBinary, locate_packer
 from hybridcore.packer.store.layout import Workdir, safe_name
 from hybridcore.packer.store.log_summaries import write_log_summaries
 from hybridcore.packer.store.scrub_ledger import ScrubLedger
-from hybridcore.packer.store.state_files import atomic_write_text, clean_stale_temp_files
-from hybridcore.packer.store.workdir_boundary import check_workdir
+from hybridcore.packer.store.state_files import atomic_write_text
 from hybridcore.packer.template.secret_policy import SecretSet
 from hybridcore.redaction.engine import Redactor
 from hybridcore.redaction.structured import scrub_data
@@ -63,8 +62,6 @@ class Command:
         self.retention: dict[str, Any] | None = None  # set by build: log summaries wanted
         self.env_allow: tuple[str, ...] | None = None  # --env-allow: None passes everything
         self.declared: frozenset[str] = frozenset()  # variables the templates declare
-        clean_stale_temp_files(settings.workdir)
-        remove_orphans()  # private TMPDIRs of runs killed with -9: Packer's unscrubbed log
 
     def find_packer(self) -> PackerBinary:
         """The command's Packer (its version remembered per workdir), kept on the command."""
@@ -103,7 +100,9 @@ class Command:
             where = None
         return HybridcoreError.internal(exc, where)
 
-    def finish(self, error: HybridcoreError | None = None) -> Result:
+    def finish(self, error: HybridcoreError | None = None, *, keep: bool = True) -> Result:
+        """The command's Result; stored (result.json, scrub.json, log summaries) unless not
+        `keep`, as for a workdir that may not be written to."""
         finished_at = datetime.now(UTC)
         log_dir = self.command_dir.path
         primary = max(
@@ -165,6 +164,8 @@ class Command:
         result = Result.model_validate(
             scrub_data(result.model_dump(mode="json"), self.secrets.redactor, counts)
         )
+        if not keep:
+            return result.model_copy(update={"result_path": None})
         try:
             atomic_write_text(self.command_dir.result_file, result.to_json())
             self.ledger.note(self.command_dir.result_file, counts)
@@ -288,7 +289,10 @@ def execute(command: Command, steps: Callable[[], None]) -> Result:
     internal) becomes the result."""
     with command_context(command.settings.command_id):
         try:
-            check_workdir(command.settings.workdir)
+            open_workdir(command.settings.workdir)
+        except HybridcoreError as error:
+            return command.finish(error, keep=False)  # never written through a link out
+        try:
             steps()
         except HybridcoreError as error:
             return command.finish(error)

@@ -29,12 +29,12 @@ from hybridcore.packer.base.model import FrozenModel
 from hybridcore.packer.base.timestamps import rfc3339
 from hybridcore.packer.commands._current_inputs import current_manifests
 from hybridcore.packer.commands._registration import open_for
+from hybridcore.packer.commands._workdir import open_workdir
 from hybridcore.packer.run.version import locate_packer
 from hybridcore.packer.store.artifact_records import ArtifactRegistry
 from hybridcore.packer.store.drift import compare
 from hybridcore.packer.store.inputs_manifest import HashManifest, load_hash_manifest
 from hybridcore.packer.store.layout import Workdir
-from hybridcore.packer.store.workdir_boundary import check_workdir
 from hybridcore.packer.template.facts import (
     Targets,
     read_template,
@@ -194,7 +194,7 @@ def _check(
     here = Path(cwd) if cwd else Path.cwd()
     root = here / workdir if workdir else here
     try:
-        check_workdir(root)
+        open_workdir(root)
         current = _current(
             targets,
             only=selection.only,
