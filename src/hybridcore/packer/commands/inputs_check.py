@@ -15,12 +15,12 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Literal, TypedDict
 
 from pydantic import Field
+from typing_extensions import Unpack
 
 from hybridcore.packer.base.build_drift import BuildDrift
 from hybridcore.packer.base.errors import HybridcoreError
@@ -28,6 +28,7 @@ from hybridcore.packer.base.exit_class import ExitClass
 from hybridcore.packer.base.model import FrozenModel
 from hybridcore.packer.base.timestamps import rfc3339
 from hybridcore.packer.commands._current_inputs import current_manifests
+from hybridcore.packer.commands._keywords import refuse_unknown
 from hybridcore.packer.commands._registration import open_for
 from hybridcore.packer.commands._workdir import open_workdir
 from hybridcore.packer.run.version import locate_packer
@@ -46,7 +47,7 @@ from hybridcore.packer.template.secret_policy import collect_secrets
 if TYPE_CHECKING:  # SQLAlchemy loads when the registry is opened
     from hybridcore.packer.store.registry.store import Registry
 
-__all__ = ["CheckReport", "drift", "verify"]
+__all__ = ["CheckArgs", "CheckReport", "drift", "verify"]
 
 
 class CheckReport(FrozenModel):
@@ -68,19 +69,25 @@ class CheckReport(FrozenModel):
         return json.dumps(self.model_dump(mode="json"), indent=2, sort_keys=True) + "\n"
 
 
+class CheckArgs(TypedDict, total=False):
+    """What `drift` and `verify` take besides the targets: the builds and variables as for
+    `build` (`only`, `except_`, `vars`, `var_files`, `secrets`, `provisioners`), where
+    (`workdir`, `cwd`), which `packer` and which `registry`."""
+
+    only: Iterable[str]
+    except_: Iterable[str]
+    vars: Mapping[str, str] | None
+    var_files: Iterable[str | os.PathLike[str]]
+    secrets: Iterable[str]
+    provisioners: Iterable[str] | None
+    workdir: str | os.PathLike[str] | None
+    cwd: str | os.PathLike[str] | None
+    packer: str | None
+    registry: str | None
+
+
 def _current(
-    targets: Targets,
-    *,
-    only: Iterable[str],
-    except_: Iterable[str],
-    variables: Mapping[str, str] | None,
-    var_files: Iterable[str | os.PathLike[str]],
-    secrets: Iterable[str],
-    workdir: Path,
-    cwd: Path,
-    packer: str | None,
-    full: bool,
-    provisioners: Iterable[str] | None,
+    targets: Targets, args: CheckArgs, *, workdir: Path, cwd: Path, full: bool
 ) -> dict[str, HashManifest]:
     paths = resolve_targets(targets, cwd)
     templates = {path: read_template(cwd / path) for path in paths}
@@ -94,24 +101,24 @@ def _current(
                 "own error); its inputs cannot be checked until it parses.",
             )
     environ = dict(os.environ)
-    toggles = toggle_variables(provisioners, templates.values())
-    secret_set = collect_secrets(secrets, templates.values(), environ)
+    toggles = toggle_variables(args.get("provisioners"), templates.values())
+    secret_set = collect_secrets(args.get("secrets", ()), templates.values(), environ)
     current = current_manifests(
         templates,
         cwd=cwd,
         workdir=workdir,
         variables={
             **{k: "true" if v else "false" for k, v in toggles.items()},
-            **{k: str(v) for k, v in (variables or {}).items()},
+            **{k: str(v) for k, v in (args.get("vars") or {}).items()},
         },
-        var_files=[str(v) for v in var_files],
+        var_files=[str(v) for v in args.get("var_files", ())],
         environ=environ,
         secret_names=secret_set.masked_names,
         packer_version=locate_packer(
-            packer, cache=Workdir(workdir).version_cache_file
+            args.get("packer"), cache=Workdir(workdir).version_cache_file
         ).version_text,
-        only=tuple(only),
-        except_=tuple(except_),
+        only=tuple(args.get("only", ())),
+        except_=tuple(args.get("except_", ())),
         full=full,
         redactor=secret_set.redactor,
     )
@@ -165,50 +172,24 @@ def _report(
     )
 
 
-@dataclass(frozen=True)
-class _Selection:
-    """Which builds, with which variables: as for `build`."""
-
-    only: Iterable[str]
-    except_: Iterable[str]
-    variables: Mapping[str, str] | None
-    var_files: Iterable[str | os.PathLike[str]]
-    secrets: Iterable[str]
-    provisioners: Iterable[str] | None
-
-
 def _check(
     command: Literal["drift", "verify"],
     judge: Callable[[Registry, Path, str, HashManifest], BuildDrift],
     targets: Targets,
+    args: CheckArgs,
     *,
     full: bool,
-    selection: _Selection,
-    workdir: str | os.PathLike[str] | None,
-    cwd: str | os.PathLike[str] | None,
-    packer: str | None,
-    registry: str | None,
 ) -> CheckReport:
     """Hash the selected builds' inputs and `judge` each against what was registered."""
+    refuse_unknown(command, args, CheckArgs)
     started = datetime.now(UTC)
+    cwd, workdir = args.get("cwd"), args.get("workdir")
     here = Path(cwd) if cwd else Path.cwd()
     root = here / workdir if workdir else here
     try:
         open_workdir(root)
-        current = _current(
-            targets,
-            only=selection.only,
-            except_=selection.except_,
-            variables=selection.variables,
-            var_files=selection.var_files,
-            secrets=selection.secrets,
-            workdir=root,
-            cwd=here,
-            packer=packer,
-            full=full,
-            provisioners=selection.provisioners,
-        )
-        store = open_for(registry, root, os.environ, None)
+        current = _current(targets, args, workdir=root, cwd=here, full=full)
+        store = open_for(args.get("registry"), root, os.environ, None)
         builds = [
             judge(store, root, build, manifest) for build, manifest in sorted(current.items())
         ]
@@ -217,33 +198,10 @@ def _check(
     return _report(command, builds, root, started)
 
 
-def drift(
-    targets: Targets,
-    *,
-    only: Iterable[str] = (),
-    except_: Iterable[str] = (),
-    vars: Mapping[str, str] | None = None,
-    var_files: Iterable[str | os.PathLike[str]] = (),
-    secrets: Iterable[str] = (),
-    workdir: str | os.PathLike[str] | None = None,
-    cwd: str | os.PathLike[str] | None = None,
-    packer: str | None = None,
-    full: bool = False,
-    provisioners: Iterable[str] | None = None,
-    registry: str | None = None,
-) -> CheckReport:
-    """Each selected build's inputs against its last registered version."""
-    return _check(
-        "drift",
-        _drift_one,
-        targets,
-        full=full,
-        selection=_Selection(only, except_, vars, var_files, secrets, provisioners),
-        workdir=workdir,
-        cwd=cwd,
-        packer=packer,
-        registry=registry,
-    )
+def drift(targets: Targets, *, full: bool = False, **args: Unpack[CheckArgs]) -> CheckReport:
+    """Each selected build's inputs against its last registered version (`full`: every
+    input hashed again, not only the changed ones)."""
+    return _check("drift", _drift_one, targets, args, full=full)
 
 
 def _drift_one(registry: Registry, root: Path, build: str, current: HashManifest) -> BuildDrift:
@@ -335,30 +293,7 @@ def _verify_one(registry: Registry, root: Path, build: str, current: HashManifes
     )
 
 
-def verify(
-    targets: Targets,
-    *,
-    only: Iterable[str] = (),
-    except_: Iterable[str] = (),
-    vars: Mapping[str, str] | None = None,
-    var_files: Iterable[str | os.PathLike[str]] = (),
-    secrets: Iterable[str] = (),
-    workdir: str | os.PathLike[str] | None = None,
-    cwd: str | os.PathLike[str] | None = None,
-    packer: str | None = None,
-    provisioners: Iterable[str] | None = None,
-    registry: str | None = None,
-) -> CheckReport:
+def verify(targets: Targets, **args: Unpack[CheckArgs]) -> CheckReport:
     """Publish gate: re-hash every input; pass only if they are what was built (and
     registered, with no revoked version in its ancestry)."""
-    return _check(
-        "verify",
-        _verify_one,
-        targets,
-        full=True,
-        selection=_Selection(only, except_, vars, var_files, secrets, provisioners),
-        workdir=workdir,
-        cwd=cwd,
-        packer=packer,
-        registry=registry,
-    )
+    return _check("verify", _verify_one, targets, args, full=True)
