@@ -25,8 +25,6 @@ from hybridcore.packer.base.exit_class import ExitClass
 from hybridcore.packer.store.layout import Workdir
 
 __all__ = [
-    "LOCK_TIMEOUT_S",
-    "RESTORE",
     "atomic_write_json",
     "atomic_write_text",
     "clean_stale_temp_files",
@@ -35,8 +33,8 @@ __all__ = [
     "read_json_state",
 ]
 
-LOCK_TIMEOUT_S = 60
-RESTORE = "Restore the file from version control or a backup, or find out who changed it."
+_LOCK_TIMEOUT_S = 60
+_RESTORE = "Restore the file from version control or a backup, or find out who changed it."
 T = TypeVar("T")
 
 
@@ -66,7 +64,7 @@ def read_json_state(
     *,
     what: str,
     rule: str,
-    remediation: str = RESTORE,
+    remediation: str = _RESTORE,
 ) -> T | None:
     """`parse` of the JSON in the state file `path` (`what`, e.g. "log summary"); None when
     there is no such file. A file that cannot be read, is not JSON or that `parse` refuses
@@ -116,7 +114,7 @@ def locked_update(path: Path, *, lock: Path, update: Callable[[], Any | None]) -
     returns to `path` atomically; nothing when it returns None. Writers that all take the
     lock never lose each other's update. Returns whether `path` was written."""
     lock.parent.mkdir(parents=True, exist_ok=True)
-    with FileLock(str(lock), timeout=LOCK_TIMEOUT_S):
+    with FileLock(str(lock), timeout=_LOCK_TIMEOUT_S):
         data = update()
         if data is None:
             return False
