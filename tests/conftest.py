@@ -144,6 +144,7 @@ def mirror(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return directory
 
 
+from tests.iso_server import iso_server  # noqa: E402, F401
 from tests.registry_pg import PostgresServer, postgres_server  # noqa: E402, F401
 
 

@@ -7,10 +7,6 @@ import hashlib
 import os
 import shutil
 import subprocess
-import threading
-from collections import Counter
-from collections.abc import Iterator
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -18,6 +14,7 @@ import pytest
 from hybridcore.packer.store.iso_cache import SharedIsoCache
 from hybridcore.packer.template.iso_sources import iso_sources
 from tests.conftest import write_template
+from tests.iso_server import IsoServer
 
 pytestmark = pytest.mark.integration
 
@@ -79,46 +76,6 @@ build {
 """
 
 
-class Requests(Counter[tuple[str, str]]):
-    lock = threading.Lock()
-
-
-@pytest.fixture
-def served(tmp_path: Path) -> Iterator[tuple[Path, str, Requests]]:
-    """(directory served, base URL, request counts) of an HTTP server on 127.0.0.1."""
-    directory, counts = tmp_path / "srv", Requests()
-    directory.mkdir()
-
-    class Handler(SimpleHTTPRequestHandler):
-        def __init__(self, *args: object, **kwargs: object) -> None:
-            super().__init__(*args, directory=str(directory), **kwargs)  # type: ignore[arg-type]
-
-        def _count(self) -> None:
-            with counts.lock:
-                counts[(self.command, self.path)] += 1
-
-        def do_GET(self) -> None:
-            self._count()
-            super().do_GET()
-
-        def do_HEAD(self) -> None:
-            self._count()
-            super().do_HEAD()
-
-        def log_message(self, format: str, *args: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(
-        target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
-    )
-    thread.start()
-    yield directory, f"http://127.0.0.1:{server.server_address[1]}", counts
-    server.shutdown()
-    server.server_close()
-    thread.join()
-
-
 @pytest.fixture
 def fakebin(tmp_path: Path) -> Path:
     directory = tmp_path / "fakebin"
@@ -161,10 +118,10 @@ def _packer_build(
 
 
 def test_parallel_qemu_builds_share_one_fetched_iso_then_a_bump_purges_it(
-    tmp_path: Path, served: tuple[Path, str, Requests], fakebin: Path
+    tmp_path: Path, iso_server: IsoServer, fakebin: Path
 ) -> None:
     assert shutil.which("packer"), "integration tests need packer on PATH"
-    directory, base, requests = served
+    directory, base = iso_server.root, iso_server.base
     iso = b"tiny iso, version 1\n" * 5000
     (directory / "tiny.iso").write_bytes(iso)
     checksum = "sha256:" + hashlib.sha256(iso).hexdigest()
@@ -184,7 +141,7 @@ def test_parallel_qemu_builds_share_one_fetched_iso_then_a_bump_purges_it(
     assert [s.build for s in sources] == ["qemu.lab1", "qemu.lab2"]
     report = cache.prepare(sources)
     assert len(report.fetched) == 1
-    assert requests[("GET", "/tiny.iso")] == 1
+    assert iso_server.gets("tiny.iso") == 1
     before = cache.fingerprint()
 
     builds = {}
@@ -198,8 +155,8 @@ def test_parallel_qemu_builds_share_one_fetched_iso_then_a_bump_purges_it(
         assert f"--> {name}: VM files in directory: out-" in outputs[name], outputs[name]
         assert (project / f"out-{name.split('.')[1]}").is_dir()
         assert (tmp_path / "views" / name / f"{sources[0].cache_name}.lock").exists()
-    assert requests[("GET", "/tiny.iso")] == 1  # the builds fetched nothing
-    assert requests[("HEAD", "/tiny.iso")] == 0
+    assert iso_server.gets("tiny.iso") == 1  # the builds fetched nothing
+    assert iso_server.heads("tiny.iso") == 0
     assert cache.modified_since(before) == []
     assert cache.fingerprint() == before
     assert not list(cache.root.glob("*.lock"))  # Packer locked in the views only
@@ -220,7 +177,7 @@ def test_parallel_qemu_builds_share_one_fetched_iso_then_a_bump_purges_it(
     assert purged.template == str(project)
     assert [f.cache_name for f in report.fetched] == [bumped[0].cache_name]
     assert not (cache.root / sources[0].cache_name).exists()
-    assert requests[("GET", "/tiny-2.iso")] == 1
+    assert iso_server.gets("tiny-2.iso") == 1
     assert cache.fingerprint() == {bumped[0].cache_name: cache.fingerprint()[bumped[0].cache_name]}
 
     # and a build of the new version still downloads nothing itself
@@ -230,12 +187,12 @@ def test_parallel_qemu_builds_share_one_fetched_iso_then_a_bump_purges_it(
     )
     output = child.communicate(timeout=300)[0]
     assert child.returncode == 0, output
-    assert requests[("GET", "/tiny-2.iso")] == 1
+    assert iso_server.gets("tiny-2.iso") == 1
 
 
 def test_parallel_build_through_the_tool_shares_the_cache_and_purges_a_bump(
     tmp_path: Path,
-    served: tuple[Path, str, Requests],
+    iso_server: IsoServer,
     fakebin: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -244,7 +201,7 @@ def test_parallel_build_through_the_tool_shares_the_cache_and_purges_a_bump(
     ISO is purged before the next builds start (the result says so)."""
     from hybridcore import packer
 
-    directory, base, requests = served
+    directory, base = iso_server.root, iso_server.base
     iso = b"tiny iso, version 1\n" * 5000
     (directory / "tiny.iso").write_bytes(iso)
     checksum = "sha256:" + hashlib.sha256(iso).hexdigest()
@@ -263,7 +220,7 @@ def test_parallel_build_through_the_tool_shares_the_cache_and_purges_a_bump(
     assert first.cache is not None
     assert [f["url"] for f in first.cache["fetched"]] == [f"{base}/tiny.iso"]
     assert first.cache["modified_during_builds"] == []
-    assert requests[("GET", "/tiny.iso")] == 1 and requests[("HEAD", "/tiny.iso")] == 0
+    assert iso_server.gets("tiny.iso") == 1 and iso_server.heads("tiny.iso") == 0
     assert sorted(r.build for r in first.records) == ["qemu.lab1", "qemu.lab2"]
     assert {r.platform for r in first.records} == {"qemu"}
     assert len({run.workspace or run.label for run in first.runs}) == 2
@@ -283,5 +240,5 @@ def test_parallel_build_through_the_tool_shares_the_cache_and_purges_a_bump(
     assert second.cache is not None
     assert [p["url"] for p in second.cache["purged"]] == [f"{base}/tiny.iso"]
     assert [f["url"] for f in second.cache["fetched"]] == [f"{base}/tiny-2.iso"]
-    assert requests[("GET", "/tiny-2.iso")] == 1
-    assert requests[("GET", "/tiny.iso")] == 1
+    assert iso_server.gets("tiny-2.iso") == 1
+    assert iso_server.gets("tiny.iso") == 1

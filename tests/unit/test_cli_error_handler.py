@@ -108,7 +108,9 @@ def test_a_bug_is_internal_exit_3_one_paragraph_and_the_traceback_in_a_file(
 def test_a_bug_inside_build_is_an_internal_result(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    monkeypatch.setattr("hybridcore.packer.commands.build.locate_packer", _raise(ValueError("odd")))
+    monkeypatch.setattr(
+        "hybridcore.packer.commands._command.locate_packer", _raise(ValueError("odd"))
+    )
     template = write_template(tmp_path / "t", SIMPLE)
     code = main(["--json", "--workdir", str(tmp_path / "wd"), "build", str(template)])
     captured = capsys.readouterr()

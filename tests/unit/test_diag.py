@@ -170,8 +170,9 @@ def test_damaged_summaries_and_runs_are_skipped_and_reported(tmp_path: Path) -> 
     report = purge_logs(tmp_path, now=NOW)
     assert report.runs_purged == 1
     reasons = {entry["path"]: entry["reason"] for entry in report.skipped}
-    assert reasons["state/packer/logs/broken.json"].startswith("damaged log summary")
-    assert reasons["state/packer/logs/list.json"].startswith("damaged log summary")
+    assert reasons["state/packer/logs/broken.json"].startswith("log summary")
+    assert "is not JSON" in reasons["state/packer/logs/broken.json"]
+    assert "not an object with a `runs` list" in reasons["state/packer/logs/list.json"]
     assert reasons["state/packer/logs/null.c.json"] == "run without a valid retain_until"
     assert (tmp_path / "logs/packer/c3/null.c/attempt-1.packer.log").exists()
 

@@ -9,9 +9,7 @@ import stat
 import subprocess
 import sys
 import threading
-from collections import Counter
 from collections.abc import Iterator
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -25,68 +23,7 @@ from hybridcore.packer.template.iso_sources import (
     normalize_checksum,
 )
 from tests.conftest import REPO, write_template
-
-
-class IsoServer:
-    """Files of `root` over HTTP on 127.0.0.1, counting requests per (method, path)."""
-
-    def __init__(self, root: Path) -> None:
-        self.root = root
-        self.requests: Counter[tuple[str, str]] = Counter()
-        counts, lock, directory = self.requests, threading.Lock(), str(root)
-
-        class Handler(SimpleHTTPRequestHandler):
-            def __init__(self, *args: object, **kwargs: object) -> None:
-                super().__init__(*args, directory=directory, **kwargs)  # type: ignore[arg-type]
-
-            def _count(self) -> None:
-                with lock:
-                    counts[(self.command, self.path)] += 1
-
-            def do_GET(self) -> None:
-                self._count()
-                super().do_GET()
-
-            def do_HEAD(self) -> None:
-                self._count()
-                super().do_HEAD()
-
-            def log_message(self, format: str, *args: object) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.thread = threading.Thread(
-            target=self.server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
-        )
-
-    def url(self, name: str) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}/{name}"
-
-    def gets(self, name: str) -> int:
-        return self.requests[("GET", f"/{name}")]
-
-    def add(self, name: str, data: bytes) -> str:
-        """Serve `data` as `name`; returns its ``sha256:`` checksum."""
-        (self.root / name).write_bytes(data)
-        return "sha256:" + hashlib.sha256(data).hexdigest()
-
-
-@pytest.fixture(autouse=True)
-def _no_proxy(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY", "all_proxy"):
-        monkeypatch.delenv(name, raising=False)
-
-
-@pytest.fixture
-def server(tmp_path: Path) -> Iterator[IsoServer]:
-    root = tmp_path / "srv"
-    root.mkdir()
-    iso = IsoServer(root)
-    iso.thread.start()
-    yield iso
-    iso.server.shutdown()
-    iso.server.server_close()
-    iso.thread.join()
+from tests.iso_server import IsoServer
 
 
 @pytest.fixture
@@ -276,9 +213,9 @@ def test_unparsable_templates_and_unknown_variables_give_no_sources(tmp_path: Pa
 # --- prepare: fetch, verify, reuse -----------------------------------------------------------
 
 
-def test_two_sources_with_the_same_iso_are_fetched_once(server: IsoServer, root: Path) -> None:
-    checksum = server.add("tiny.iso", b"iso-1" * 1000)
-    url = server.url("tiny.iso")
+def test_two_sources_with_the_same_iso_are_fetched_once(iso_server: IsoServer, root: Path) -> None:
+    checksum = iso_server.add("tiny.iso", b"iso-1" * 1000)
+    url = iso_server.url("tiny.iso")
     sources = [_source("a.pkr.hcl", "qemu.a", url, checksum), _source("b", "qemu.b", url, checksum)]
 
     report = SharedIsoCache(root).prepare(sources)
@@ -287,7 +224,7 @@ def test_two_sources_with_the_same_iso_are_fetched_once(server: IsoServer, root:
     assert [f.cache_name for f in report.fetched] == [name]
     assert report.fetched[0].size == 5000
     assert report.reused == [] and report.purged == []
-    assert server.gets("tiny.iso") == 1
+    assert iso_server.gets("tiny.iso") == 1
     assert (root / name).read_bytes() == b"iso-1" * 1000
     assert stat.S_IMODE((root / name).stat().st_mode) == 0o444
     assert stat.S_IMODE(root.stat().st_mode) == 0o555
@@ -296,7 +233,7 @@ def test_two_sources_with_the_same_iso_are_fetched_once(server: IsoServer, root:
 
     again = SharedIsoCache(root).prepare(sources)  # a new instance: the index is on disk
     assert again.fetched == [] and again.reused == [name]
-    assert server.gets("tiny.iso") == 1
+    assert iso_server.gets("tiny.iso") == 1
     index = json.loads((root / INDEX_NAME).read_text())
     assert index["schema_version"] == 1
     users = index["entries"][name]["users"]
@@ -304,10 +241,12 @@ def test_two_sources_with_the_same_iso_are_fetched_once(server: IsoServer, root:
     assert all(Path(u["template"]).is_absolute() for u in users)
 
 
-def test_a_checksum_mismatch_is_exit_1_and_leaves_nothing(server: IsoServer, root: Path) -> None:
-    server.add("tiny.iso", b"real content")
+def test_a_checksum_mismatch_is_exit_1_and_leaves_nothing(
+    iso_server: IsoServer, root: Path
+) -> None:
+    iso_server.add("tiny.iso", b"real content")
     wrong = "sha256:" + hashlib.sha256(b"other content").hexdigest()
-    source = _source("a", "qemu.a", server.url("tiny.iso"), wrong)
+    source = _source("a", "qemu.a", iso_server.url("tiny.iso"), wrong)
 
     with pytest.raises(HybridcoreError) as caught:
         SharedIsoCache(root).prepare([source])
@@ -320,10 +259,10 @@ def test_a_checksum_mismatch_is_exit_1_and_leaves_nothing(server: IsoServer, roo
 
 
 def test_download_failures_are_transient_unless_the_file_is_missing(
-    server: IsoServer, root: Path
+    iso_server: IsoServer, root: Path
 ) -> None:
-    checksum = server.add("tiny.iso", b"x")
-    missing = _source("a", "qemu.a", server.url("missing.iso"), checksum)
+    checksum = iso_server.add("tiny.iso", b"x")
+    missing = _source("a", "qemu.a", iso_server.url("missing.iso"), checksum)
     with pytest.raises(HybridcoreError) as not_found:
         SharedIsoCache(root).prepare([missing])
     assert (not_found.value.exit_code, not_found.value.rule) == (1, "iso_download")
@@ -334,18 +273,18 @@ def test_download_failures_are_transient_unless_the_file_is_missing(
     assert (network.value.exit_code, network.value.rule) == (2, "iso_download")
 
 
-def test_the_next_url_is_tried_when_one_fails(server: IsoServer, root: Path) -> None:
-    checksum = server.add("tiny.iso", b"mirror")
+def test_the_next_url_is_tried_when_one_fails(iso_server: IsoServer, root: Path) -> None:
+    checksum = iso_server.add("tiny.iso", b"mirror")
     normalized = checksum
     source = IsoSource(
         "qemu.a",
         "a",
-        (server.url("gone.iso"), server.url("tiny.iso")),
+        (iso_server.url("gone.iso"), iso_server.url("tiny.iso")),
         normalized,
         cache_name(normalized),
     )
     report = SharedIsoCache(root).prepare([source])
-    assert report.fetched[0].url == server.url("tiny.iso")
+    assert report.fetched[0].url == iso_server.url("tiny.iso")
 
 
 def test_a_file_url_works(tmp_path: Path, root: Path) -> None:
@@ -359,10 +298,10 @@ def test_a_file_url_works(tmp_path: Path, root: Path) -> None:
 
 
 def test_a_modified_shared_copy_is_verified_and_fetched_again(
-    server: IsoServer, root: Path
+    iso_server: IsoServer, root: Path
 ) -> None:
-    checksum = server.add("tiny.iso", b"good")
-    source = _source("a", "qemu.a", server.url("tiny.iso"), checksum)
+    checksum = iso_server.add("tiny.iso", b"good")
+    source = _source("a", "qemu.a", iso_server.url("tiny.iso"), checksum)
     cache = SharedIsoCache(root)
     cache.prepare([source])
     shared = root / source.cache_name
@@ -375,40 +314,42 @@ def test_a_modified_shared_copy_is_verified_and_fetched_again(
 
     assert [f.cache_name for f in report.fetched] == [source.cache_name]
     assert shared.read_bytes() == b"good"
-    assert server.gets("tiny.iso") == 2
+    assert iso_server.gets("tiny.iso") == 2
 
 
-def test_an_unindexed_file_with_the_right_content_is_adopted(server: IsoServer, root: Path) -> None:
-    checksum = server.add("tiny.iso", b"adopt me")
-    source = _source("a", "qemu.a", server.url("tiny.iso"), checksum)
+def test_an_unindexed_file_with_the_right_content_is_adopted(
+    iso_server: IsoServer, root: Path
+) -> None:
+    checksum = iso_server.add("tiny.iso", b"adopt me")
+    source = _source("a", "qemu.a", iso_server.url("tiny.iso"), checksum)
     root.mkdir(parents=True)
     (root / source.cache_name).write_bytes(b"adopt me")  # e.g. Packer downloaded it itself
     report = SharedIsoCache(root).prepare([source])
     assert report.reused == [source.cache_name]
-    assert server.gets("tiny.iso") == 0
+    assert iso_server.gets("tiny.iso") == 0
 
 
 # --- invalidation ----------------------------------------------------------------------------
 
 
 def test_a_bumped_iso_is_purged_before_the_new_one_is_fetched(
-    server: IsoServer, root: Path
+    iso_server: IsoServer, root: Path
 ) -> None:
-    old = _source("a.pkr.hcl", "qemu.a", server.url("v1.iso"), server.add("v1.iso", b"v1"))
+    old = _source("a.pkr.hcl", "qemu.a", iso_server.url("v1.iso"), iso_server.add("v1.iso", b"v1"))
     cache = SharedIsoCache(root)
     cache.prepare([old])
 
     # the new ISO's download fails: the old entry must already be gone (purge comes first)
-    missing = _source("a.pkr.hcl", "qemu.a", server.url("v2.iso"), "sha256:" + "2" * 64)
+    missing = _source("a.pkr.hcl", "qemu.a", iso_server.url("v2.iso"), "sha256:" + "2" * 64)
     with pytest.raises(HybridcoreError):
         cache.prepare([missing])
     assert not (root / old.cache_name).exists()
     assert old.cache_name not in json.loads((root / INDEX_NAME).read_text())["entries"]
 
 
-def test_the_purge_is_listed_in_the_report(server: IsoServer, root: Path) -> None:
-    old = _source("a.pkr.hcl", "qemu.a", server.url("v1.iso"), server.add("v1.iso", b"v1"))
-    new = _source("a.pkr.hcl", "qemu.a", server.url("v2.iso"), server.add("v2.iso", b"v2"))
+def test_the_purge_is_listed_in_the_report(iso_server: IsoServer, root: Path) -> None:
+    old = _source("a.pkr.hcl", "qemu.a", iso_server.url("v1.iso"), iso_server.add("v1.iso", b"v1"))
+    new = _source("a.pkr.hcl", "qemu.a", iso_server.url("v2.iso"), iso_server.add("v2.iso", b"v2"))
     cache = SharedIsoCache(root)
     cache.prepare([old])
 
@@ -416,26 +357,26 @@ def test_the_purge_is_listed_in_the_report(server: IsoServer, root: Path) -> Non
 
     (purged,) = report.purged
     assert purged.cache_name == old.cache_name
-    assert purged.url == server.url("v1.iso")
+    assert purged.url == iso_server.url("v1.iso")
     assert purged.checksum == old.checksum
     assert purged.template == "a.pkr.hcl"
-    assert "qemu.a" in purged.reason and server.url("v2.iso") in purged.reason
+    assert "qemu.a" in purged.reason and iso_server.url("v2.iso") in purged.reason
     assert [f.cache_name for f in report.fetched] == [new.cache_name]
     assert sorted(p.name for p in root.iterdir()) == sorted([INDEX_NAME, "port", new.cache_name])
 
 
-def test_an_entry_another_template_still_wants_is_kept(server: IsoServer, root: Path) -> None:
-    v1 = server.add("v1.iso", b"v1")
-    v2 = server.add("v2.iso", b"v2")
+def test_an_entry_another_template_still_wants_is_kept(iso_server: IsoServer, root: Path) -> None:
+    v1 = iso_server.add("v1.iso", b"v1")
+    v2 = iso_server.add("v2.iso", b"v2")
     cache = SharedIsoCache(root)
     cache.prepare(
         [
-            _source("a.pkr.hcl", "qemu.a", server.url("v1.iso"), v1),
-            _source("b.pkr.hcl", "qemu.b", server.url("v1.iso"), v1),
+            _source("a.pkr.hcl", "qemu.a", iso_server.url("v1.iso"), v1),
+            _source("b.pkr.hcl", "qemu.b", iso_server.url("v1.iso"), v1),
         ]
     )
 
-    report = cache.prepare([_source("a.pkr.hcl", "qemu.a", server.url("v2.iso"), v2)])
+    report = cache.prepare([_source("a.pkr.hcl", "qemu.a", iso_server.url("v2.iso"), v2)])
 
     assert report.purged == []
     kept = cache_name(v1)
@@ -444,14 +385,14 @@ def test_an_entry_another_template_still_wants_is_kept(server: IsoServer, root: 
     assert [u["build"] for u in users] == ["qemu.b"]
 
     # once b moves on too, nothing wants v1
-    report = cache.prepare([_source("b.pkr.hcl", "qemu.b", server.url("v2.iso"), v2)])
+    report = cache.prepare([_source("b.pkr.hcl", "qemu.b", iso_server.url("v2.iso"), v2)])
     assert [p.cache_name for p in report.purged] == [kept]
     assert report.purged[0].template == "b.pkr.hcl"
 
 
-def test_a_template_bump_through_a_var_file_is_seen(server: IsoServer, root: Path) -> None:
-    v1_url, v1 = server.url("v1.iso"), server.add("v1.iso", b"v1")
-    v2_url, v2 = server.url("v2.iso"), server.add("v2.iso", b"v2")
+def test_a_template_bump_through_a_var_file_is_seen(iso_server: IsoServer, root: Path) -> None:
+    v1_url, v1 = iso_server.url("v1.iso"), iso_server.add("v1.iso", b"v1")
+    v2_url, v2 = iso_server.url("v2.iso"), iso_server.add("v2.iso", b"v2")
     template = write_template(
         root.parent / "tpl",
         """
@@ -473,9 +414,9 @@ def test_a_template_bump_through_a_var_file_is_seen(server: IsoServer, root: Pat
     assert len(second.fetched) == 1
 
 
-def test_a_removed_build_releases_its_iso(server: IsoServer, root: Path) -> None:
-    x = _source("a.pkr.hcl", "qemu.x", server.url("x.iso"), server.add("x.iso", b"x"))
-    y = _source("a.pkr.hcl", "qemu.y", server.url("y.iso"), server.add("y.iso", b"y"))
+def test_a_removed_build_releases_its_iso(iso_server: IsoServer, root: Path) -> None:
+    x = _source("a.pkr.hcl", "qemu.x", iso_server.url("x.iso"), iso_server.add("x.iso", b"x"))
+    y = _source("a.pkr.hcl", "qemu.y", iso_server.url("y.iso"), iso_server.add("y.iso", b"y"))
     cache = SharedIsoCache(root)
     cache.prepare([x, y])
     report = cache.prepare([x])
@@ -485,22 +426,22 @@ def test_a_removed_build_releases_its_iso(server: IsoServer, root: Path) -> None
     assert report.reused == [x.cache_name]
 
 
-def test_a_deleted_shared_file_is_fetched_again(server: IsoServer, root: Path) -> None:
-    x = _source("a", "qemu.x", server.url("x.iso"), server.add("x.iso", b"x"))
+def test_a_deleted_shared_file_is_fetched_again(iso_server: IsoServer, root: Path) -> None:
+    x = _source("a", "qemu.x", iso_server.url("x.iso"), iso_server.add("x.iso", b"x"))
     cache = SharedIsoCache(root)
     cache.prepare([x])
     root.chmod(0o755)
     (root / x.cache_name).unlink()
     assert [f.cache_name for f in cache.prepare([x]).fetched] == [x.cache_name]
-    assert server.gets("x.iso") == 2
+    assert iso_server.gets("x.iso") == 2
 
 
 # --- concurrency -----------------------------------------------------------------------------
 
 
-def test_two_threads_preparing_at_once_fetch_once(server: IsoServer, root: Path) -> None:
-    checksum = server.add("big.iso", os.urandom(3 << 20))
-    source = _source("a", "qemu.a", server.url("big.iso"), checksum)
+def test_two_threads_preparing_at_once_fetch_once(iso_server: IsoServer, root: Path) -> None:
+    checksum = iso_server.add("big.iso", os.urandom(3 << 20))
+    source = _source("a", "qemu.a", iso_server.url("big.iso"), checksum)
     reports: list[CacheReport] = []
     errors: list[BaseException] = []
 
@@ -517,19 +458,19 @@ def test_two_threads_preparing_at_once_fetch_once(server: IsoServer, root: Path)
         thread.join()
 
     assert errors == []
-    assert server.gets("big.iso") == 1
+    assert iso_server.gets("big.iso") == 1
     assert sorted(len(r.fetched) for r in reports) == [0, 1]
 
 
-def test_two_processes_preparing_at_once_fetch_once(server: IsoServer, root: Path) -> None:
-    checksum = server.add("big.iso", os.urandom(3 << 20))
+def test_two_processes_preparing_at_once_fetch_once(iso_server: IsoServer, root: Path) -> None:
+    checksum = iso_server.add("big.iso", os.urandom(3 << 20))
     script = (
         "import sys\n"
         "from pathlib import Path\n"
         "from hybridcore.packer.store.iso_cache import SharedIsoCache\n"
         "from hybridcore.packer.store.iso_cache import IsoSource\n"
         "from hybridcore.packer.template.iso_sources import cache_name\n"
-        f"s = IsoSource('qemu.a', 'a', ({server.url('big.iso')!r},), {checksum!r}, "
+        f"s = IsoSource('qemu.a', 'a', ({iso_server.url('big.iso')!r},), {checksum!r}, "
         f"cache_name({checksum!r}))\n"
         "r = SharedIsoCache(Path(sys.argv[1])).prepare([s])\n"
         "print(len(r.fetched))\n"
@@ -544,15 +485,15 @@ def test_two_processes_preparing_at_once_fetch_once(server: IsoServer, root: Pat
     outputs = sorted(child.communicate(timeout=60)[0].strip() for child in children)
     assert [child.returncode for child in children] == [0, 0]
     assert outputs == ["0", "1"]
-    assert server.gets("big.iso") == 1
+    assert iso_server.gets("big.iso") == 1
 
 
 # --- views and fingerprints ------------------------------------------------------------------
 
 
-def test_a_view_links_the_builds_isos_and_is_writable(server: IsoServer, root: Path) -> None:
-    a = _source("a", "qemu.a", server.url("a.iso"), server.add("a.iso", b"a"))
-    b = _source("a", "qemu.b", server.url("b.iso"), server.add("b.iso", b"b"))
+def test_a_view_links_the_builds_isos_and_is_writable(iso_server: IsoServer, root: Path) -> None:
+    a = _source("a", "qemu.a", iso_server.url("a.iso"), iso_server.add("a.iso", b"a"))
+    b = _source("a", "qemu.b", iso_server.url("b.iso"), iso_server.add("b.iso", b"b"))
     cache = SharedIsoCache(root)
     cache.prepare([a, b])
 
@@ -571,15 +512,15 @@ def test_a_view_links_the_builds_isos_and_is_writable(server: IsoServer, root: P
         cache.view(view, [a])
 
 
-def test_a_view_leaves_unshared_isos_to_packer(server: IsoServer, root: Path) -> None:
+def test_a_view_leaves_unshared_isos_to_packer(iso_server: IsoServer, root: Path) -> None:
     cache = SharedIsoCache(root)
-    other = _source("a", "qemu.x", server.url("x.iso"), "sha256:" + "9" * 64)
+    other = _source("a", "qemu.x", iso_server.url("x.iso"), "sha256:" + "9" * 64)
     view = cache.view(root.parent / "view", [other])
     assert list(view.iterdir()) == []
 
 
-def test_fingerprint_notices_a_modified_shared_file(server: IsoServer, root: Path) -> None:
-    a = _source("a", "qemu.a", server.url("a.iso"), server.add("a.iso", b"a"))
+def test_fingerprint_notices_a_modified_shared_file(iso_server: IsoServer, root: Path) -> None:
+    a = _source("a", "qemu.a", iso_server.url("a.iso"), iso_server.add("a.iso", b"a"))
     cache = SharedIsoCache(root)
     cache.prepare([a])
     before = cache.fingerprint()
@@ -590,8 +531,8 @@ def test_fingerprint_notices_a_modified_shared_file(server: IsoServer, root: Pat
     assert cache.modified_since(before) == [a.cache_name]
 
 
-def test_clear_removes_everything(server: IsoServer, root: Path) -> None:
-    a = _source("a", "qemu.a", server.url("a.iso"), server.add("a.iso", b"a"))
+def test_clear_removes_everything(iso_server: IsoServer, root: Path) -> None:
+    a = _source("a", "qemu.a", iso_server.url("a.iso"), iso_server.add("a.iso", b"a"))
     cache = SharedIsoCache(root)
     cache.prepare([a])
     assert cache.clear() == sorted([INDEX_NAME, a.cache_name])

@@ -1038,7 +1038,7 @@ def test_a_bug_is_an_internal_result_with_the_traceback_in_the_log_file(
     def broken(*args: object, **kwargs: object) -> None:
         raise RuntimeError("unexpected state 42")
 
-    monkeypatch.setattr("hybridcore.packer.commands.validate.locate_packer", broken)
+    monkeypatch.setattr("hybridcore.packer.commands._command.locate_packer", broken)
     console = io.StringIO()
     log_dir = work / "logs" / "packer" / "cmd-bug"
     log_file = init_logging("ci", "packer", log_dir, console=console)
@@ -1070,7 +1070,7 @@ def test_without_logging_set_up_the_traceback_goes_to_the_command_log_dir(
     tmp_path: Path, work: Path, fake_packer: Fake, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(
-        "hybridcore.packer.commands.build.locate_packer",
+        "hybridcore.packer.commands._command.locate_packer",
         lambda *a, **k: {}["no such key"],
     )
     template = write_template(tmp_path / "t", SIMPLE)

@@ -64,7 +64,8 @@ def test_one_raw_log_per_attempt_in_the_command_log_dir(
     )
     context = _context(tmp_path, fake)
     run = run_invocation(context, _invocation(fake, label="null/a b"))
-    run_dir = context.settings.log_dir / "null%2Fa%20b"
+    settings = context.settings
+    run_dir = settings.workdir / "logs" / "packer" / settings.command_id / "null%2Fa%20b"
     assert run.log_paths == [
         str(run_dir / "attempt-1.packer.log"),
         str(run_dir / "attempt-2.packer.log"),

@@ -1,59 +1,30 @@
-"""Records: atomic JSON writes and file-name-safe build names."""
+"""State files: read (missing, damaged), atomic writes, locked updates; every store uses them."""
 
 from __future__ import annotations
 
 import json
-import os
+import subprocess
+import sys
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
-from hybridcore.packer.store.state_files import atomic_write_json, atomic_write_text, safe_name
-
-# --- safe_name -----------------------------------------------------------------------------
-
-
-@settings(deadline=None)
-@given(st.text())
-def test_safe_name_is_always_one_harmless_path_component(name: str) -> None:
-    cleaned = safe_name(name)
-    assert cleaned
-    assert cleaned not in {".", ".."}
-    assert "/" not in cleaned
-    assert "\\" not in cleaned
-    assert os.sep not in cleaned
-    assert "\0" not in cleaned
-    assert len(cleaned) <= 120
-    base = Path("/logs/packer/cmd")
-    assert (base / cleaned).parent == base
-    assert Path(cleaned).name == cleaned
-
-
-@settings(deadline=None)
-@given(st.text(), st.text())
-def test_safe_name_is_deterministic_and_injective(name: str, other: str) -> None:
-    """Two builds never share a file (it used to be idempotent and lossy instead)."""
-    assert safe_name(name) == safe_name(name)
-    if name != other:
-        assert safe_name(name) != safe_name(other)
-
-
-@pytest.mark.parametrize(
-    "name", [".", "..", "../..", "/", "a/../../b", "..\\x", "", " ", "\0", "./."]
+from hybridcore.packer.base.errors import HybridcoreError
+from hybridcore.packer.base.exit_class import ExitClass
+from hybridcore.packer.store.artifact_records import ArtifactRegistry
+from hybridcore.packer.store.inputs_manifest import load_hash_manifest
+from hybridcore.packer.store.layout import Workdir
+from hybridcore.packer.store.log_summaries import write_log_summaries
+from hybridcore.packer.store.state_files import (
+    atomic_write_json,
+    atomic_write_text,
+    locked_update,
+    read_json_cache,
+    read_json_state,
 )
-def test_safe_name_of_path_tricks(name: str) -> None:
-    cleaned = safe_name(name)
-    assert cleaned not in {".", "..", ""}
-    assert "/" not in cleaned and "\\" not in cleaned
-
-
-@pytest.mark.parametrize("name", ["null.vsphere", "vsphere-iso.ubuntu", "azure-arm.ubuntu_2204"])
-def test_safe_name_keeps_ordinary_build_names(name: str) -> None:
-    assert safe_name(name) == name
-
+from tests.conftest import REPO
 
 # --- atomic writes ---------------------------------------------------------------------------
 
@@ -129,25 +100,132 @@ def test_concurrent_writers_never_leave_a_torn_file(tmp_path: Path) -> None:
     assert _leftovers(tmp_path, "shared.json") == []
 
 
-def test_safe_name_is_injective_for_names_that_used_to_collide() -> None:
-    from hybridcore.packer.store.state_files import safe_name
-
-    names = ["a b", "a_b", "a/b", "a%20b", "semi,comma", ".", "..", ".x", "", "ünï", "a" * 300]
-    files = [safe_name(name) for name in names]
-    assert len(set(files)) == len(names)
-    for file in files:
-        assert "/" not in file and file not in {".", ".."} and not file.startswith(".")
-        assert len(file) <= 120
-    assert safe_name("null.vsphere") == "null.vsphere"  # plain names keep their files
+# --- read_json_state -------------------------------------------------------------------------
 
 
-def test_records_under_a_legacy_name_are_still_read(tmp_path: Path) -> None:
-    from hybridcore.packer.store.artifact_records import ArtifactRegistry
-    from hybridcore.packer.store.state_files import legacy_safe_name
+def _object(data: object) -> dict[str, object]:
+    if not isinstance(data, dict):
+        raise ValueError("is not a JSON object")
+    return data
 
-    legacy = tmp_path / "artifacts" / f"{legacy_safe_name('null.a b')}.json"
-    legacy.parent.mkdir()
-    legacy.write_text('{"schema_version": "1.0", "build": "null.a_b", "records": []}')
-    registry = ArtifactRegistry(tmp_path)
-    assert registry.load("null.a b") == []  # the legacy file holds another build's records
-    assert registry.path_for("null.a b").name == "null.a%20b.json"
+
+def _read(path: Path) -> dict[str, object] | None:
+    return read_json_state(path, _object, what="test file", rule="test_unreadable")
+
+
+def test_a_missing_state_file_is_none(tmp_path: Path) -> None:
+    assert _read(tmp_path / "absent.json") is None
+
+
+@pytest.mark.parametrize(
+    ("damage", "why"),
+    [
+        (lambda p: p.write_text("{not json"), "is not JSON"),
+        (lambda p: p.write_bytes(b"\xff\xfe"), "cannot be read"),
+        (lambda p: p.mkdir(), "cannot be read"),
+        (lambda p: p.write_text("[1, 2]"), "is not a JSON object"),
+    ],
+    ids=["not-json", "not-utf8", "a-directory", "wrong-shape"],
+)
+def test_a_damaged_state_file_is_exit_3_naming_it(
+    tmp_path: Path, damage: Callable[[Path], object], why: str
+) -> None:
+    path = tmp_path / "state.json"
+    damage(path)
+    with pytest.raises(HybridcoreError) as caught:
+        _read(path)
+    error = caught.value
+    assert (error.klass, error.rule) == (ExitClass.SECURITY, "test_unreadable")
+    assert error.message.startswith(f"test file {path} {why}")
+    assert "\n" not in error.message and error.remediation
+
+
+@pytest.mark.parametrize("text", [None, "{not json", "[1]", "\xff"], ids=str)
+def test_a_missing_or_damaged_cache_is_empty(tmp_path: Path, text: str | None) -> None:
+    path = tmp_path / "cache.json"
+    if text is not None:
+        path.write_text(text, encoding="latin-1")
+    assert read_json_cache(path) == {}
+
+
+# --- every store reads through it ------------------------------------------------------------
+
+
+def _record_file(workdir: Path) -> Path:
+    return Workdir(workdir).record_file("null.a")
+
+
+def _summarise(workdir: Path) -> object:
+    return write_log_summaries(
+        workdir,
+        command_id="c1",
+        builds={"null.a": {"exit_code": 0}},
+        policy={"keep_days": 1, "source": "default"},
+        scrub_manifest=workdir / "scrub.json",
+        result_path=None,
+    )
+
+
+@pytest.mark.parametrize(
+    ("where", "read", "rule"),
+    [
+        (_record_file, lambda w: ArtifactRegistry(w).load("null.a"), "record_unreadable"),
+        (_record_file, lambda w: ArtifactRegistry(w).builds(), "record_unreadable"),
+        (
+            lambda w: Workdir(w).inputs_manifest_file("null.a"),
+            lambda w: load_hash_manifest(w, "null.a"),
+            "hash_manifest_tampered",
+        ),
+        (lambda w: Workdir(w).log_summary_file("null.a"), _summarise, "summary_unreadable"),
+    ],
+    ids=["records", "record-builds", "inputs-manifest", "log-summary"],
+)
+def test_each_store_refuses_its_damaged_file(
+    tmp_path: Path,
+    where: Callable[[Path], Path],
+    read: Callable[[Path], object],
+    rule: str,
+) -> None:
+    path = where(tmp_path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text('{"truncated": ')
+    with pytest.raises(HybridcoreError) as caught:
+        read(tmp_path)
+    assert (caught.value.exit_code, caught.value.rule) == (3, rule)
+    assert str(path) in caught.value.message
+    assert path.read_text() == '{"truncated": '  # never overwritten
+
+
+# --- locked_update ---------------------------------------------------------------------------
+
+_APPENDER = """
+import json, sys
+from pathlib import Path
+from hybridcore.packer.store.state_files import locked_update
+
+path, lock, name = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3]
+
+def appended():
+    items = json.loads(path.read_text()) if path.exists() else []
+    return [*items, name]
+
+for _ in range(40):
+    locked_update(path, lock=lock, update=appended)
+"""
+
+
+def test_two_processes_updating_one_file_keep_every_update(tmp_path: Path) -> None:
+    path, lock = tmp_path / "list.json", tmp_path / "locks" / "list.json.lock"
+    procs = [
+        subprocess.Popen([sys.executable, "-c", _APPENDER, str(path), str(lock), name], cwd=REPO)
+        for name in ("a", "b")
+    ]
+    assert [proc.wait(timeout=120) for proc in procs] == [0, 0]
+    items = json.loads(path.read_text())
+    assert sorted(items) == ["a"] * 40 + ["b"] * 40
+
+
+def test_an_update_that_returns_none_writes_nothing(tmp_path: Path) -> None:
+    path = tmp_path / "kept.json"
+    assert locked_update(path, lock=tmp_path / "kept.lock", update=lambda: None) is False
+    assert not path.exists()

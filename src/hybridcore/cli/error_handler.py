@@ -47,9 +47,9 @@ def _internal(exc: BaseException, outcome: Outcome) -> int:
     from hybridcore.logs import record_traceback
     from hybridcore.packer.base.errors import HybridcoreError
     from hybridcore.packer.base.settings import new_command_id
+    from hybridcore.packer.store.layout import Workdir
 
-    workdir = outcome.workdir or Path.cwd()
-    crash_dir = workdir / "logs" / "hybridcore" / new_command_id()
+    crash_dir = Workdir(outcome.workdir or Path.cwd()).crash_dir(new_command_id())
     try:
         path: Path | None = record_traceback(exc, crash_dir)
     except OSError:

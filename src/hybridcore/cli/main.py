@@ -481,14 +481,17 @@ def _diag(args: argparse.Namespace) -> int:
 
     from hybridcore.packer.base.errors import HybridcoreError
     from hybridcore.packer.commands.diag import make_bundle, recorded_secret_names
-    from hybridcore.packer.run.version import locate_packer, version_cache
+    from hybridcore.packer.run.version import locate_packer
+    from hybridcore.packer.store.layout import Workdir
     from hybridcore.redaction.engine import Redactor
 
     workdir = Path(args.workdir) if args.workdir else Path.cwd()
+    layout = Workdir(workdir)
     stamp = f"{datetime.now(UTC):%Y%m%dT%H%M%SZ}"
-    output = Path(args.output) if args.output else workdir / f"hybridcore-diag-{stamp}.tar.gz"
+    output = Path(args.output) if args.output else layout.diag_bundle_file(stamp)
     try:
-        version: str | None = locate_packer(args.packer, cache=version_cache(workdir)).version_text
+        cache = layout.version_cache_file
+        version: str | None = locate_packer(args.packer, cache=cache).version_text
     except HybridcoreError:
         version = None
     # the secrets the recorded commands used, by name, with their values from this environment
@@ -510,6 +513,7 @@ def _diag(args: argparse.Namespace) -> int:
 
 def _upgrade_check(args: argparse.Namespace) -> int:
     from hybridcore.packer.commands.upgrade_check import upgrade_check
+    from hybridcore.packer.store.layout import Workdir
 
     workdir = Path(args.workdir) if args.workdir else Path.cwd()
     report = upgrade_check(
@@ -518,7 +522,7 @@ def _upgrade_check(args: argparse.Namespace) -> int:
         new_packer=args.new_packer,
         only=args.only,
         var_files=args.var_file,
-        workdir=workdir / "upgrade-check",
+        workdir=Workdir(workdir).upgrade_check_dir,
         plugin_dir=Path(args.plugin_dir) if args.plugin_dir else None,
     )
     markdown, data = report.write(Path(args.report_dir) if args.report_dir else workdir)
@@ -543,12 +547,13 @@ def _spec_check(args: argparse.Namespace) -> int:
 
 def _manifest_import(args: argparse.Namespace) -> int:
     from hybridcore.packer.store.artifact_records import import_manifest
+    from hybridcore.packer.store.layout import Workdir
 
     workdir = Path(args.workdir) if args.workdir else Path.cwd()
     records = import_manifest(Path(args.file), workdir=workdir, write=args.write)
     _print_records(records, args.json)
     if args.write:
-        say(f"recorded {len(records)} record(s) under {workdir / 'artifacts'}")
+        say(f"recorded {len(records)} record(s) under {Workdir(workdir).artifacts_dir}")
         return registry_cli.import_written(args, records)
     return 0
 
@@ -559,6 +564,7 @@ def _run(args: argparse.Namespace) -> Result:
     from hybridcore import packer
     from hybridcore.cli.log_lines import TerminalFormatter
     from hybridcore.logs import init_logging
+    from hybridcore.packer.store.layout import Workdir
 
     command_id = packer.new_command_id()
     workdir = Path(args.workdir) if args.workdir else Path.cwd()
@@ -566,7 +572,7 @@ def _run(args: argparse.Namespace) -> Result:
         init_logging(
             args.env,
             "packer",
-            workdir / "logs" / "packer" / command_id,
+            Workdir(workdir).command(command_id).path,
             json_lines=args.log_json,
             console_level=logging.DEBUG if args.verbose else logging.INFO,
             # a person at a terminal gets short lines; CI logs keep the full format
@@ -700,16 +706,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     with error_handler() as outcome:
         args = _parser().parse_args(argv)
         outcome.workdir = Path(args.workdir) if args.workdir else None
-        if args.command not in ("schema", "spec"):  # they write nothing under --workdir
-            from hybridcore.packer.store.workdir_boundary import check_workdir
+        from hybridcore.packer.commands._workdir import opened_workdir
 
-            check_workdir(outcome.workdir or Path.cwd())
-        from hybridcore.packer.run.private_tmp import remove_orphans
-
-        remove_orphans()  # whatever the command: Packer temp files a killed run left behind
-        refusal = registry_cli.refused(args)  # e.g. a password in --registry: exit 3
-        run = _COMMANDS.get(args.command, _packer_command)
-        outcome.code = refusal if refusal is not None else run(args)
+        # schema and spec write nothing under --workdir; every command cleans up after killed runs
+        writes = args.command not in ("schema", "spec")
+        with opened_workdir((outcome.workdir or Path.cwd()) if writes else None):
+            refusal = registry_cli.refused(args)  # e.g. a password in --registry: exit 3
+            run = _COMMANDS.get(args.command, _packer_command)
+            outcome.code = refusal if refusal is not None else run(args)
     return outcome.code
 
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
+
+from hybridcore.packer.base.model import FrozenModel
 
 __all__ = [
     "PLATFORMS",
@@ -35,23 +37,19 @@ Platform = Literal[
 PLATFORMS: tuple[str, ...] = Platform.__args__  # type: ignore[attr-defined]
 
 
-class _Model(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-
-class Image(_Model):
+class Image(FrozenModel):
     """One image the artifact consists of: an AMI in a region, a managed image, ..."""
 
     region: str | None = Field(description="Cloud region or location; null where none applies")
     id: str = Field(description="Image ID, name or path as the platform knows it")
 
 
-class ArtifactFile(_Model):
+class ArtifactFile(FrozenModel):
     name: str
     size: int | None = None
 
 
-class Provenance(_Model):
+class Provenance(FrozenModel):
     command_id: str | None
     source: Literal["build", "import"] = Field(
         description="`build`: recorded by a build; `import`: parsed from an existing manifest"
@@ -65,7 +63,7 @@ class Provenance(_Model):
     finished_at: str | None
 
 
-class ArtifactRecord(_Model):
+class ArtifactRecord(FrozenModel):
     """One artifact of one build, as stored in ``artifacts/<build>.json``."""
 
     schema_version: Literal["1.0"] = RECORD_SCHEMA_VERSION

@@ -4,17 +4,17 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
+
+from hybridcore.packer.base.model import FrozenModel
 
 __all__ = ["BuildDrift", "Status"]
 
 Status = Literal["clean", "drifted", "no-baseline", "verified", "failed", "skipped"]
 
 
-class BuildDrift(BaseModel):
+class BuildDrift(FrozenModel):
     """One build's inputs against its last hash manifest."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
     build: str
     status: Status

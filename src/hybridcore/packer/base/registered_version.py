@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
+
+from hybridcore.packer.base.model import FrozenModel
 
 __all__ = ["RegisteredVersion"]
 
 
-class RegisteredVersion(BaseModel):
+class RegisteredVersion(FrozenModel):
     """One version a successful build added to the registry."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
     build: str
     version_id: str

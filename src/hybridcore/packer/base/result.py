@@ -5,10 +5,11 @@ from __future__ import annotations
 import json
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from hybridcore.packer.base.artifact_record import ArtifactRecord
 from hybridcore.packer.base.build_drift import BuildDrift
+from hybridcore.packer.base.model import FrozenModel
 from hybridcore.packer.base.registered_version import RegisteredVersion
 
 __all__ = [
@@ -26,11 +27,7 @@ Classification = Literal["ok", "config", "transient", "security", "internal"]
 Command = Literal["init", "fmt", "validate", "build"]
 
 
-class _Model(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-
-class Artifact(_Model):
+class Artifact(FrozenModel):
     """One artifact as Packer's `-machine-readable` output reports it."""
 
     build: str = Field(description="Packer build name, e.g. null.vsphere")
@@ -41,7 +38,7 @@ class Artifact(_Model):
     files: list[str] = Field(description="Files the artifact consists of")
 
 
-class RunResult(_Model):
+class RunResult(FrozenModel):
     """One packer invocation (with its retry, if any)."""
 
     label: str
@@ -72,7 +69,7 @@ class RunResult(_Model):
     duration_s: float
 
 
-class Result(_Model):
+class Result(FrozenModel):
     """What a command did. `exit_code` follows the 0/1/2/3 table."""
 
     schema_version: Literal["1.0"] = SCHEMA_VERSION

@@ -70,13 +70,3 @@ class Settings:
             kill_after=args.get("kill_after", 120.0),
             plugin_dir=base / plugin_dir if (plugin_dir := args.get("plugin_dir")) else None,
         )
-
-    @property
-    def plugins(self) -> Path:
-        """The plugin directory every packer run of this workdir shares."""
-        return self.plugin_dir or self.workdir / "state" / "packer" / "plugins"
-
-    @property
-    def log_dir(self) -> Path:
-        """This command's directory of logs and results."""
-        return self.workdir / "logs" / "packer" / self.command_id

@@ -30,7 +30,7 @@ from hybridcore.packer.run.version import PackerBinary
 from hybridcore.packer.run.workspace import make_workspace
 from hybridcore.packer.store.artifact_records import ArtifactRegistry, build_records
 from hybridcore.packer.store.iso_cache import CacheReport, IsoSource, SharedIsoCache
-from hybridcore.packer.store.state_files import safe_name
+from hybridcore.packer.store.layout import command_dir
 from hybridcore.packer.template.facts import TemplateInfo, selected_builds
 from hybridcore.packer.template.iso_sources import iso_sources
 from hybridcore.redaction.engine import Redactor
@@ -149,6 +149,7 @@ def parallel_invocations(
     shared cache, its own view of it)."""
     invocations: list[Invocation] = []
     shared: dict[Path, str] = {}
+    logs = command_dir(settings)
     for path, template in templates.items():
         if template.parse_error:
             raise HybridcoreError(
@@ -161,7 +162,7 @@ def parallel_invocations(
         builds = selected_builds(template, options.only, options.except_)
         for build in builds:
             workspace = make_workspace(
-                settings.log_dir / safe_name(build) / "work",
+                logs.workspace_dir(build),
                 settings.cwd,
                 str(path),
                 template.manifest_outputs,
@@ -187,9 +188,7 @@ def parallel_invocations(
                     manifest_outputs=workspace.manifest_outputs,
                     cwd=workspace.cwd,
                     cache_dir=(
-                        cache.view(settings.log_dir / safe_name(build) / "cache", build)
-                        if cache
-                        else None
+                        cache.view(logs.run_cache_view_dir(build), build) if cache else None
                     ),
                 )
             )

@@ -23,13 +23,13 @@ from hybridcore.packer.base.registered_version import RegisteredVersion
 from hybridcore.packer.base.result import Result, RunResult
 from hybridcore.packer.base.settings import Settings
 from hybridcore.packer.base.timestamps import rfc3339
-from hybridcore.packer.run.private_tmp import remove_orphans
+from hybridcore.packer.commands._workdir import open_workdir
 from hybridcore.packer.run.runner import Invocation, RunContext, run_invocation
-from hybridcore.packer.run.version import PackerBinary
+from hybridcore.packer.run.version import PackerBinary, locate_packer
+from hybridcore.packer.store.layout import Workdir, safe_name
 from hybridcore.packer.store.log_summaries import write_log_summaries
 from hybridcore.packer.store.scrub_ledger import ScrubLedger
-from hybridcore.packer.store.state_files import atomic_write_text, clean_stale_temp_files, safe_name
-from hybridcore.packer.store.workdir_boundary import check_workdir
+from hybridcore.packer.store.state_files import atomic_write_text
 from hybridcore.packer.template.secret_policy import SecretSet
 from hybridcore.redaction.engine import Redactor
 from hybridcore.redaction.structured import scrub_data
@@ -45,6 +45,8 @@ class Command:
     def __init__(self, command: str, settings: Settings) -> None:
         self.command = command
         self.settings = settings
+        self.layout = Workdir(settings.workdir)
+        self.command_dir = self.layout.command(settings.command_id)
         self.started_at = datetime.now(UTC)
         self.clock = time.monotonic()  # --timeout counts from here
         self.targets: list[str] = []
@@ -60,8 +62,11 @@ class Command:
         self.retention: dict[str, Any] | None = None  # set by build: log summaries wanted
         self.env_allow: tuple[str, ...] | None = None  # --env-allow: None passes everything
         self.declared: frozenset[str] = frozenset()  # variables the templates declare
-        clean_stale_temp_files(settings.workdir)
-        remove_orphans()  # private TMPDIRs of runs killed with -9: Packer's unscrubbed log
+
+    def find_packer(self) -> PackerBinary:
+        """The command's Packer (its version remembered per workdir), kept on the command."""
+        self.packer = locate_packer(self.settings.packer, cache=self.layout.version_cache_file)
+        return self.packer
 
     def context(self, packer: PackerBinary, environ: Mapping[str, str]) -> RunContext:
         """What the packer runs of this command share."""
@@ -90,14 +95,16 @@ class Command:
     def internal_error(self, exc: Exception) -> HybridcoreError:
         """`exc` as class internal; its traceback goes to the log file, never the console."""
         try:
-            where: Path | None = record_traceback(exc, self.settings.log_dir)
+            where: Path | None = record_traceback(exc, self.command_dir.path)
         except OSError:
             where = None
         return HybridcoreError.internal(exc, where)
 
-    def finish(self, error: HybridcoreError | None = None) -> Result:
+    def finish(self, error: HybridcoreError | None = None, *, keep: bool = True) -> Result:
+        """The command's Result; stored (result.json, scrub.json, log summaries) unless not
+        `keep`, as for a workdir that may not be written to."""
         finished_at = datetime.now(UTC)
-        log_dir = self.settings.log_dir
+        log_dir = self.command_dir.path
         primary = max(
             self.runs, key=lambda run: ExitClass.named(run.classification).severity, default=None
         )
@@ -144,7 +151,7 @@ class Command:
             inherited_secrets=self.secrets.inherited_names,
             weak_secrets=list(self.secrets.weak),
             log_paths=[path for run in self.runs for path in run.log_paths],
-            result_path=str(log_dir / "result.json"),
+            result_path=str(self.command_dir.result_file),
             workdir=str(self.settings.workdir),
             targets=self.targets,
             started_at=rfc3339(self.started_at),
@@ -157,10 +164,12 @@ class Command:
         result = Result.model_validate(
             scrub_data(result.model_dump(mode="json"), self.secrets.redactor, counts)
         )
+        if not keep:
+            return result.model_copy(update={"result_path": None})
         try:
-            atomic_write_text(log_dir / "result.json", result.to_json())
-            self.ledger.note(log_dir / "result.json", counts)
-            scrub_manifest = self.ledger.write(log_dir, self.settings.command_id)
+            atomic_write_text(self.command_dir.result_file, result.to_json())
+            self.ledger.note(self.command_dir.result_file, counts)
+            scrub_manifest = self.ledger.write(self.command_dir, self.settings.command_id)
             if self.retention is not None:
                 write_log_summaries(
                     self.settings.workdir,
@@ -280,7 +289,10 @@ def execute(command: Command, steps: Callable[[], None]) -> Result:
     internal) becomes the result."""
     with command_context(command.settings.command_id):
         try:
-            check_workdir(command.settings.workdir)
+            open_workdir(command.settings.workdir)
+        except HybridcoreError as error:
+            return command.finish(error, keep=False)  # never written through a link out
+        try:
             steps()
         except HybridcoreError as error:
             return command.finish(error)

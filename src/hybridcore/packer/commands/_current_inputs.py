@@ -10,16 +10,13 @@ from pathlib import Path
 
 from hybridcore.packer.store.hashing import HashCache
 from hybridcore.packer.store.inputs_manifest import HashManifest, hash_inputs
+from hybridcore.packer.store.layout import Workdir
 from hybridcore.packer.template.facts import TemplateInfo, selected_builds
 from hybridcore.packer.template.inputs import discover_inputs
 from hybridcore.redaction.engine import Redactor
 from hybridcore.redaction.structured import scrub_data
 
-__all__ = ["current_manifests", "hash_cache"]
-
-
-def hash_cache(workdir: Path) -> HashCache:
-    return HashCache(workdir / "state" / "packer" / "hash-cache.json")
+__all__ = ["current_manifests"]
 
 
 def current_manifests(
@@ -42,7 +39,7 @@ def current_manifests(
     With `redactor`, variable values are scrubbed as data before they are hashed,
     so the digest never depends on, and the manifest never holds, a secret.
     """
-    cache = hash_cache(workdir)
+    cache = HashCache(Workdir(workdir).hash_cache_file)
     found: dict[str, HashManifest] = {}
     for path, info in templates.items():
         inputs = discover_inputs(

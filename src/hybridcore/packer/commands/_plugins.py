@@ -10,6 +10,7 @@ from hybridcore.packer.base.errors import HybridcoreError
 from hybridcore.packer.base.exit_class import ExitClass
 from hybridcore.packer.base.settings import Settings
 from hybridcore.packer.run.version import PackerBinary
+from hybridcore.packer.store.layout import plugin_dir
 from hybridcore.packer.store.plugins import PluginRequirement, installations
 from hybridcore.packer.template.required_plugins import required_plugins
 
@@ -21,7 +22,7 @@ def plugin_folders(settings: Settings, environ: Mapping[str, str]) -> list[Path]
     home = Path(environ.get("HOME", str(Path.home())))
     theirs = [Path(p) for p in environ.get("PACKER_PLUGIN_PATH", "").split(os.pathsep) if p]
     return [
-        settings.plugins,
+        plugin_dir(settings),
         *theirs,
         home / ".config" / "packer" / "plugins",
         home / ".packer.d" / "plugins",

@@ -20,6 +20,7 @@ from hybridcore.packer.run.options import BuildOptions
 from hybridcore.packer.run.provenance import git_state, runner_name
 from hybridcore.packer.run.runner import RunContext
 from hybridcore.packer.store.inputs_manifest import HashManifest
+from hybridcore.packer.store.layout import Workdir
 from hybridcore.packer.template.facts import TemplateInfo
 from hybridcore.packer.template.image_refs import image_candidates
 from hybridcore.redaction.engine import Redactor
@@ -40,7 +41,7 @@ def open_for(
 ) -> Registry:
     """The registry of this command; its password joins `redactor` and the logs' scrubbing."""
     from hybridcore.packer.store.registry.store import open_registry
-    from hybridcore.packer.store.registry.target import embedded_path, resolve_target
+    from hybridcore.packer.store.registry.target import resolve_target
 
     target = resolve_target(registry, workdir=workdir, environ=environ)
     if target.secrets:
@@ -49,7 +50,7 @@ def open_for(
             redactor.add(*target.secrets)
     fresh = target.backend == "sqlite" and not Path(str(target.url.database)).exists()
     store = open_registry(target)
-    if fresh and Path(str(target.url.database)) == embedded_path(workdir):
+    if fresh and Path(str(target.url.database)) == Workdir(workdir).registry_file:
         _adopt_workdir_records(store, workdir)
     return store
 

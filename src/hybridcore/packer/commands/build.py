@@ -44,7 +44,7 @@ from hybridcore.packer.commands._skip_unchanged import (
 from hybridcore.packer.run.options import BuildOptions, check_build_names
 from hybridcore.packer.run.parallel import Progress, run_parallel
 from hybridcore.packer.run.runner import RunContext
-from hybridcore.packer.run.version import locate_packer, version_cache
+from hybridcore.packer.store.layout import Workdir
 from hybridcore.packer.store.log_summaries import retention_policy
 from hybridcore.packer.template.facts import Targets
 
@@ -124,7 +124,7 @@ def _iso_cache(
         return None
     # a --cache-dir of the user's gets a subdirectory the tool owns (modes, index.json);
     # the directory itself is never changed
-    default = settings.workdir / "packer_cache"
+    default = Workdir(settings.workdir).iso_cache_dir
     given = Path(plan.cache_dir) / OWNED_CACHE_DIR if plan.cache_dir else None
     root = settings.cwd / (given or default)
     return prepare_cache(root, settings, context.environ, options, prepared.templates)
@@ -140,7 +140,7 @@ def _run(
 ) -> None:
     """Run the builds: one packer process, or one per build with --parallel."""
     if cache is not None:
-        context = replace(context, cache_dir=cache.view(command.settings.log_dir / "cache"))
+        context = replace(context, cache_dir=cache.view(command.command_dir.cache_view_dir))
     try:
         if plan.parallel is None:
             invocations = serial_invocations(
@@ -245,8 +245,7 @@ def build(
         checked_labels = check_labels(labels)
         store = open_for(registry, command.settings.workdir, environ, command.secrets.redactor)
         store.check_writable()
-        cache = version_cache(command.settings.workdir)
-        command.packer = binary = locate_packer(command.settings.packer, cache=cache)
+        binary = command.find_packer()
         check_plugins_installed(command.settings, prepared.paths, binary, environ)
         context = command.context(binary, environ)
         inputs = _inputs(command, context, prepared, options, plan, store)

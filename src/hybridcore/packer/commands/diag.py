@@ -21,14 +21,21 @@ import tempfile
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from hybridcore.packer.base.errors import HybridcoreError
 from hybridcore.packer.base.exit_class import ExitClass
 from hybridcore.packer.base.timestamps import rfc3339
-from hybridcore.packer.store.log_summaries import summary_lock
-from hybridcore.packer.store.state_files import atomic_write_json, safe_name
+from hybridcore.packer.store.layout import (
+    LINKED_NAMES,
+    RESULT_NAME,
+    SCRUB_LEDGER_NAME,
+    Workdir,
+    safe_name,
+)
+from hybridcore.packer.store.log_summaries import read_summary, update_summary
 from hybridcore.redaction.credential_shapes import find_shapes
 from hybridcore.redaction.engine import Redactor
 
@@ -40,11 +47,8 @@ __all__ = [
     "recorded_secret_names",
 ]
 
-SUMMARY_DIR = Path("state", "packer", "logs")
-COMMAND_DIR = Path("logs", "packer")
 BUNDLE_ROOT = "hybridcore-diag"
-_LINKED_DIRS = frozenset({"work", "cache"})  # symlinks into the user's tree: never entered
-_KEPT_NAMES = frozenset({"result.json", "scrub.json"})
+_KEPT_NAMES = frozenset({RESULT_NAME, SCRUB_LEDGER_NAME})
 
 
 @dataclass
@@ -94,21 +98,21 @@ def _is_real_dir(path: Path) -> bool:
 
 
 def _load_summary(path: Path) -> tuple[dict[str, Any] | None, str]:
+    """The summary, or None and why it is skipped: retention and diag work on a damaged
+    workdir (they are how one is looked at)."""
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        return None, f"damaged log summary: {exc}"
-    if not isinstance(data, dict) or not isinstance(data.get("runs"), list):
-        return None, "damaged log summary: not an object with a `runs` list"
-    return data, ""
+        data = read_summary(path)
+    except HybridcoreError as error:
+        return None, error.message
+    return data, "" if data is not None else f"log summary {path} is gone"
 
 
 def _summary_paths(workdir: Path, only: Sequence[str]) -> list[Path]:
-    root = workdir / SUMMARY_DIR
-    if not _is_real_dir(root):
+    layout = Workdir(workdir)
+    if not _is_real_dir(layout.summaries_dir):
         return []
-    names = sorted({f"{safe_name(b)}.json" for b in only})
-    found = [root / n for n in names] if only else sorted(root.glob("*.json"))
+    wanted = sorted({layout.log_summary_file(b) for b in only})
+    found = wanted if only else sorted(layout.summaries_dir.glob("*.json"))
     return [path for path in found if _is_regular(path)]
 
 
@@ -157,7 +161,7 @@ def _raw_log(entry: str, summary: Path, workdir: Path) -> Path:
     if not target.is_relative_to(root):
         raise _refuse(summary, entry, "retention_outside_workdir", "which is outside --workdir")
     protected = target.name in _KEPT_NAMES or target.name.endswith(".hash.json")
-    if protected or not target.is_relative_to(root / COMMAND_DIR):
+    if protected or not target.is_relative_to(Workdir(root).commands_dir):
         raise _refuse(
             summary, entry, "retention_protected_path", "which is not a raw log under logs/packer/"
         )
@@ -239,25 +243,34 @@ def purge_logs(workdir: Path, *, now: datetime | None = None, dry_run: bool = Fa
         checked.append((summary, _plan(summary, data, workdir, moment)))
     for summary, plans in checked:
         if not dry_run and any(plan.status == "expired" for plan in plans):
-            with summary_lock(workdir, summary):
-                data, _ = _load_summary(summary)  # again, under the lock
-                plans = _plan(summary, data, workdir, moment) if data else []
-                _apply(plans, moment)
-                if data and any(plan.purgeable for plan in plans):
-                    atomic_write_json(summary, data)
+            plans = _purge(summary, workdir, moment)
         _tally(report, summary.resolve(), plans, root)
     return report
+
+
+def _purge(summary: Path, workdir: Path, now: datetime) -> list[_RunPlan]:
+    """Under the summary's lock, read afresh: delete the expired raw logs and mark their
+    runs purged."""
+    plans: list[_RunPlan] = []
+
+    def purged(data: dict[str, Any] | None) -> dict[str, Any] | None:
+        plans[:] = _plan(summary, data, workdir, now) if data else []
+        _apply(plans, now)
+        return data if data and any(plan.purgeable for plan in plans) else None
+
+    update_summary(workdir, summary, purged)
+    return plans
 
 
 # ---------------------------------------------------------------------------- bundles
 
 
 def _artifact_paths(workdir: Path, only: Sequence[str]) -> list[Path]:
-    root = workdir / "artifacts"
-    if not _is_real_dir(root):
+    layout = Workdir(workdir)
+    if not _is_real_dir(layout.artifacts_dir):
         return []
-    names = sorted({f"{safe_name(b)}{ext}" for b in only for ext in (".json", ".hash.json")})
-    found = [root / n for n in names] if only else sorted(root.glob("*.json"))
+    wanted = {layout.record_file(b) for b in only} | {layout.inputs_manifest_file(b) for b in only}
+    found = sorted(wanted) if only else sorted(layout.artifacts_dir.glob("*.json"))
     return [path for path in found if _is_regular(path)]
 
 
@@ -275,15 +288,16 @@ def _command_files(
     workdir: Path, ids: set[str] | None, skipped: list[dict[str, str]]
 ) -> list[Path]:
     """Regular files of the command directories (all, or those in `ids`), links not followed."""
-    root = workdir / COMMAND_DIR
-    tops = [root] if ids is None else [root / cid for cid in sorted(ids)]
+    layout = Workdir(workdir)
+    root = layout.commands_dir
+    tops = [root] if ids is None else [layout.command(cid).path for cid in sorted(ids)]
     files = []
     for top in tops if _is_real_dir(root) else []:
         if not _is_real_dir(top):
             continue
         for current, dirs, names in os.walk(top, followlinks=False):
             here = Path(current)
-            dirs[:] = sorted(d for d in dirs if d not in _LINKED_DIRS and _is_real_dir(here / d))
+            dirs[:] = sorted(d for d in dirs if d not in LINKED_NAMES and _is_real_dir(here / d))
             for name in sorted(names):
                 if _is_regular(here / name):
                     files.append(here / name)
@@ -359,18 +373,19 @@ def _write_tar(output: Path, members: dict[str, bytes], moment: datetime) -> tup
 
 def _record_bundle(workdir: Path, summaries: list[Path], bundle: str) -> list[str]:
     """Append `bundle` to the `bundles` of every run of the included summaries."""
-    updated = []
-    for summary in summaries:
-        with summary_lock(workdir, summary):
-            data, _ = _load_summary(summary)
-            runs = [run for run in data["runs"] if isinstance(run, dict)] if data else []
-            for run in runs:
-                bundles = run.get("bundles")
-                run["bundles"] = [*(bundles if isinstance(bundles, list) else []), bundle]
-            if runs:
-                atomic_write_json(summary, data)
-                updated.append(_shown(summary, workdir))
-    return updated
+    return [
+        _shown(summary, workdir)
+        for summary in summaries
+        if update_summary(workdir, summary, partial(_with_bundle, bundle))
+    ]
+
+
+def _with_bundle(bundle: str, data: dict[str, Any] | None) -> dict[str, Any] | None:
+    runs = [run for run in data["runs"] if isinstance(run, dict)] if data else []
+    for run in runs:
+        bundles = run.get("bundles")
+        run["bundles"] = [*(bundles if isinstance(bundles, list) else []), bundle]
+    return data if runs else None
 
 
 def make_bundle(
@@ -435,7 +450,7 @@ def make_bundle(
 def recorded_secret_names(workdir: Path) -> set[str]:
     """Names of the secret variables recorded commands used (from their result.json)."""
     names: set[str] = set()
-    for result in (workdir / COMMAND_DIR).glob("*/result.json"):
+    for result in Workdir(workdir).commands_dir.glob(f"*/{RESULT_NAME}"):
         try:
             data = json.loads(result.read_text(encoding="utf-8"))
         except (OSError, ValueError):

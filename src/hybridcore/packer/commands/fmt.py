@@ -14,7 +14,7 @@ from hybridcore.packer.commands._prepare import command_targets
 from hybridcore.packer.run.argv import fmt_argv
 from hybridcore.packer.run.options import FmtOptions
 from hybridcore.packer.run.runner import Invocation
-from hybridcore.packer.run.version import PackerBinary, locate_packer, version_cache
+from hybridcore.packer.run.version import PackerBinary
 from hybridcore.packer.template.facts import Targets
 
 __all__ = ["fmt"]
@@ -60,8 +60,7 @@ def fmt(
     def steps() -> None:
         paths = command_targets(command, targets)
         options = FmtOptions(check=check, recursive=recursive, diff=diff, write=write)
-        cache = version_cache(command.settings.workdir)
-        command.packer = binary = locate_packer(command.settings.packer, cache=cache)
+        binary = command.find_packer()
         invocations = _invocations(paths, binary, options, command.settings.cwd)
         command.run_all(command.context(binary, os.environ), invocations)
 

@@ -23,7 +23,8 @@ from hybridcore.packer.commands._command import Command, execute
 from hybridcore.packer.commands._prepare import command_targets
 from hybridcore.packer.run.argv import init_argv
 from hybridcore.packer.run.runner import Invocation
-from hybridcore.packer.run.version import PackerBinary, locate_packer, version_cache
+from hybridcore.packer.run.version import PackerBinary
+from hybridcore.packer.store.layout import plugin_dir
 from hybridcore.packer.store.plugins import PluginRequirement, install_from_mirror
 from hybridcore.packer.template.facts import Targets
 from hybridcore.packer.template.required_plugins import required_plugins
@@ -67,15 +68,14 @@ def init(
 
     def steps() -> None:
         paths = command_targets(command, targets)
-        cwd, plugin_dir = command.settings.cwd, command.settings.plugins
+        cwd, plugins = command.settings.cwd, plugin_dir(command.settings)
         requirements = required_plugins(cwd / path for path in paths)
-        cache = version_cache(command.settings.workdir)
-        command.packer = binary = locate_packer(command.settings.packer, cache=cache)
+        binary = command.find_packer()
         _check_version(binary)
-        plugin_dir.mkdir(parents=True, exist_ok=True)
-        with FileLock(str(plugin_dir / LOCK_NAME), timeout=_LOCK_TIMEOUT_S):
+        plugins.mkdir(parents=True, exist_ok=True)
+        with FileLock(str(plugins / LOCK_NAME), timeout=_LOCK_TIMEOUT_S):
             if plugin_mirror is not None:
-                _install_from(cwd / plugin_mirror, requirements, plugin_dir)
+                _install_from(cwd / plugin_mirror, requirements, plugins)
             invocations = [
                 Invocation(
                     label=str(path),

@@ -15,24 +15,27 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Literal, TypedDict
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
+from typing_extensions import Unpack
 
 from hybridcore.packer.base.build_drift import BuildDrift
 from hybridcore.packer.base.errors import HybridcoreError
 from hybridcore.packer.base.exit_class import ExitClass
+from hybridcore.packer.base.model import FrozenModel
 from hybridcore.packer.base.timestamps import rfc3339
 from hybridcore.packer.commands._current_inputs import current_manifests
+from hybridcore.packer.commands._keywords import refuse_unknown
 from hybridcore.packer.commands._registration import open_for
-from hybridcore.packer.run.version import locate_packer, version_cache
+from hybridcore.packer.commands._workdir import open_workdir
+from hybridcore.packer.run.version import locate_packer
 from hybridcore.packer.store.artifact_records import ArtifactRegistry
 from hybridcore.packer.store.drift import compare
 from hybridcore.packer.store.inputs_manifest import HashManifest, load_hash_manifest
-from hybridcore.packer.store.workdir_boundary import check_workdir
+from hybridcore.packer.store.layout import Workdir
 from hybridcore.packer.template.facts import (
     Targets,
     read_template,
@@ -44,13 +47,11 @@ from hybridcore.packer.template.secret_policy import collect_secrets
 if TYPE_CHECKING:  # SQLAlchemy loads when the registry is opened
     from hybridcore.packer.store.registry.store import Registry
 
-__all__ = ["CheckReport", "Selection", "current_inputs", "drift", "report", "verify"]
+__all__ = ["CheckArgs", "CheckReport", "current_inputs", "drift", "report", "verify"]
 
 
-class CheckReport(BaseModel):
+class CheckReport(FrozenModel):
     """The result of `drift`, `verify` or `gate`: one entry per build."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
     schema_version: Literal["1.0"] = "1.0"
     command: Literal["drift", "verify", "gate"]
@@ -68,26 +69,25 @@ class CheckReport(BaseModel):
         return json.dumps(self.model_dump(mode="json"), indent=2, sort_keys=True) + "\n"
 
 
-@dataclass(frozen=True)
-class Selection:
-    """Which builds, with which variables: as for `build`."""
+class CheckArgs(TypedDict, total=False):
+    """What `drift` and `verify` take besides the targets: the builds and variables as for
+    `build` (`only`, `except_`, `vars`, `var_files`, `secrets`, `provisioners`), where
+    (`workdir`, `cwd`), which `packer` and which `registry`."""
 
     only: Iterable[str]
     except_: Iterable[str]
-    variables: Mapping[str, str] | None
+    vars: Mapping[str, str] | None
     var_files: Iterable[str | os.PathLike[str]]
     secrets: Iterable[str]
     provisioners: Iterable[str] | None
+    workdir: str | os.PathLike[str] | None
+    cwd: str | os.PathLike[str] | None
+    packer: str | None
+    registry: str | None
 
 
 def current_inputs(
-    targets: Targets,
-    selection: Selection,
-    *,
-    workdir: Path,
-    cwd: Path,
-    packer: str | None,
-    full: bool,
+    targets: Targets, args: CheckArgs, *, workdir: Path, cwd: Path, full: bool
 ) -> dict[str, HashManifest]:
     """The current inputs manifest of each selected build; exit 1 when a template does
     not parse or nothing is selected."""
@@ -103,22 +103,24 @@ def current_inputs(
                 "own error); its inputs cannot be checked until it parses.",
             )
     environ = dict(os.environ)
-    toggles = toggle_variables(selection.provisioners, templates.values())
-    secret_set = collect_secrets(selection.secrets, templates.values(), environ)
+    toggles = toggle_variables(args.get("provisioners"), templates.values())
+    secret_set = collect_secrets(args.get("secrets", ()), templates.values(), environ)
     current = current_manifests(
         templates,
         cwd=cwd,
         workdir=workdir,
         variables={
             **{k: "true" if v else "false" for k, v in toggles.items()},
-            **{k: str(v) for k, v in (selection.variables or {}).items()},
+            **{k: str(v) for k, v in (args.get("vars") or {}).items()},
         },
-        var_files=[str(v) for v in selection.var_files],
+        var_files=[str(v) for v in args.get("var_files", ())],
         environ=environ,
         secret_names=secret_set.masked_names,
-        packer_version=locate_packer(packer, cache=version_cache(workdir)).version_text,
-        only=tuple(selection.only),
-        except_=tuple(selection.except_),
+        packer_version=locate_packer(
+            args.get("packer"), cache=Workdir(workdir).version_cache_file
+        ).version_text,
+        only=tuple(args.get("only", ())),
+        except_=tuple(args.get("except_", ())),
         full=full,
         redactor=secret_set.redactor,
     )
@@ -159,6 +161,7 @@ def report(
     started: datetime,
     error: HybridcoreError | None = None,
 ) -> CheckReport:
+    """The report of `command` over `builds`, or of the `error` that stopped it."""
     if error is not None:
         klass, rule, message, remediation = (
             error.klass,
@@ -199,24 +202,20 @@ def _check(
     command: Literal["drift", "verify"],
     judge: Callable[[Registry, Path, str, HashManifest], BuildDrift],
     targets: Targets,
+    args: CheckArgs,
     *,
     full: bool,
-    selection: Selection,
-    workdir: str | os.PathLike[str] | None,
-    cwd: str | os.PathLike[str] | None,
-    packer: str | None,
-    registry: str | None,
 ) -> CheckReport:
     """Hash the selected builds' inputs and `judge` each against what was registered."""
+    refuse_unknown(command, args, CheckArgs)
     started = datetime.now(UTC)
+    cwd, workdir = args.get("cwd"), args.get("workdir")
     here = Path(cwd) if cwd else Path.cwd()
     root = here / workdir if workdir else here
     try:
-        check_workdir(root)
-        current = current_inputs(
-            targets, selection, workdir=root, cwd=here, packer=packer, full=full
-        )
-        store = open_for(registry, root, os.environ, None)
+        open_workdir(root)
+        current = current_inputs(targets, args, workdir=root, cwd=here, full=full)
+        store = open_for(args.get("registry"), root, os.environ, None)
         builds = [
             judge(store, root, build, manifest) for build, manifest in sorted(current.items())
         ]
@@ -225,33 +224,10 @@ def _check(
     return report(command, builds, root, started)
 
 
-def drift(
-    targets: Targets,
-    *,
-    only: Iterable[str] = (),
-    except_: Iterable[str] = (),
-    vars: Mapping[str, str] | None = None,
-    var_files: Iterable[str | os.PathLike[str]] = (),
-    secrets: Iterable[str] = (),
-    workdir: str | os.PathLike[str] | None = None,
-    cwd: str | os.PathLike[str] | None = None,
-    packer: str | None = None,
-    full: bool = False,
-    provisioners: Iterable[str] | None = None,
-    registry: str | None = None,
-) -> CheckReport:
-    """Each selected build's inputs against its last registered version."""
-    return _check(
-        "drift",
-        _drift_one,
-        targets,
-        full=full,
-        selection=Selection(only, except_, vars, var_files, secrets, provisioners),
-        workdir=workdir,
-        cwd=cwd,
-        packer=packer,
-        registry=registry,
-    )
+def drift(targets: Targets, *, full: bool = False, **args: Unpack[CheckArgs]) -> CheckReport:
+    """Each selected build's inputs against its last registered version (`full`: every
+    input hashed again, not only the changed ones)."""
+    return _check("drift", _drift_one, targets, args, full=full)
 
 
 def _drift_one(registry: Registry, root: Path, build: str, current: HashManifest) -> BuildDrift:
@@ -343,30 +319,7 @@ def _verify_one(registry: Registry, root: Path, build: str, current: HashManifes
     )
 
 
-def verify(
-    targets: Targets,
-    *,
-    only: Iterable[str] = (),
-    except_: Iterable[str] = (),
-    vars: Mapping[str, str] | None = None,
-    var_files: Iterable[str | os.PathLike[str]] = (),
-    secrets: Iterable[str] = (),
-    workdir: str | os.PathLike[str] | None = None,
-    cwd: str | os.PathLike[str] | None = None,
-    packer: str | None = None,
-    provisioners: Iterable[str] | None = None,
-    registry: str | None = None,
-) -> CheckReport:
+def verify(targets: Targets, **args: Unpack[CheckArgs]) -> CheckReport:
     """Publish gate: re-hash every input; pass only if they are what was built (and
     registered, with no revoked version in its ancestry)."""
-    return _check(
-        "verify",
-        _verify_one,
-        targets,
-        full=True,
-        selection=Selection(only, except_, vars, var_files, secrets, provisioners),
-        workdir=workdir,
-        cwd=cwd,
-        packer=packer,
-        registry=registry,
-    )
+    return _check("verify", _verify_one, targets, args, full=True)

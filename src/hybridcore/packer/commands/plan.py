@@ -26,28 +26,25 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
+from typing_extensions import Unpack
 
 from hybridcore.packer.base.build_drift import BuildDrift
 from hybridcore.packer.base.errors import HybridcoreError
 from hybridcore.packer.base.exit_class import ExitClass
+from hybridcore.packer.base.model import FrozenModel
 from hybridcore.packer.base.timestamps import rfc3339
+from hybridcore.packer.commands._keywords import refuse_unknown
 from hybridcore.packer.commands._registration import open_for
-from hybridcore.packer.commands.inputs_check import (
-    CheckReport,
-    Selection,
-    current_inputs,
-    report,
-)
+from hybridcore.packer.commands._workdir import open_workdir
+from hybridcore.packer.commands.inputs_check import CheckArgs, CheckReport, current_inputs, report
 from hybridcore.packer.store.drift import compare
 from hybridcore.packer.store.inputs_manifest import HashManifest
 from hybridcore.packer.store.registry.models import Attempt, OutdatedChild, RegistryVersion
-from hybridcore.packer.store.workdir_boundary import check_workdir
 from hybridcore.packer.template.facts import Targets
 
 if TYPE_CHECKING:  # SQLAlchemy loads when the registry is opened
@@ -59,10 +56,8 @@ PlanStatus = Literal["new", "changed", "unchanged", "revoked", "parent-revoked",
 TO_RUN: frozenset[str] = frozenset({"new", "changed", "revoked"})
 
 
-class PlannedBuild(BaseModel):
+class PlannedBuild(FrozenModel):
     """One selected build against the registry."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
     build: str
     status: PlanStatus
@@ -77,10 +72,8 @@ class PlannedBuild(BaseModel):
     last_attempt: Attempt | None = Field(description="The last runner that started it")
 
 
-class PlanReport(BaseModel):
+class PlanReport(FrozenModel):
     """The result of `plan`: every selected build, and the matrix of those to run."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
     schema_version: Literal["1.0"] = "1.0"
     command: Literal["plan"] = "plan"
@@ -158,18 +151,24 @@ def _judge(
 
 
 def _planned(
-    targets: Targets,
-    *,
-    selection: Selection,
-    full: bool,
-    root: Path,
-    cwd: Path,
-    packer: str | None,
-    registry: str | None,
-) -> tuple[Registry, list[PlannedBuild]]:
-    check_workdir(root)
-    current = current_inputs(targets, selection, workdir=root, cwd=cwd, packer=packer, full=full)
-    store = open_for(registry, root, os.environ, None)
+    command: str, targets: Targets, args: CheckArgs, *, full: bool
+) -> tuple[Path, Registry | None, list[PlannedBuild] | HybridcoreError]:
+    """The workdir, the registry and each selected build's status, or the error that
+    stopped the command."""
+    refuse_unknown(command, args, CheckArgs)
+    cwd, workdir = args.get("cwd"), args.get("workdir")
+    here = Path(cwd) if cwd else Path.cwd()
+    root = here / workdir if workdir else here
+    try:
+        open_workdir(root)
+        current = current_inputs(targets, args, workdir=root, cwd=here, full=full)
+        store = open_for(args.get("registry"), root, os.environ, None)
+        return root, store, _statuses(store, current)
+    except HybridcoreError as error:
+        return root, None, error
+
+
+def _statuses(store: Registry, current: dict[str, HashManifest]) -> list[PlannedBuild]:
     outdated: dict[str, list[OutdatedChild]] = {}
     for link in store.outdated():
         outdated.setdefault(link.child_version_id, []).append(link)
@@ -179,43 +178,18 @@ def _planned(
         version = store.baseline(build)
         links = outdated.get(version.version_id, []) if version else []
         planned.append(_judge(store, manifest, version, links, attempts.get(build)))
-    return store, planned
+    return planned
 
 
-def plan(
-    targets: Targets,
-    *,
-    only: Iterable[str] = (),
-    except_: Iterable[str] = (),
-    vars: Mapping[str, str] | None = None,
-    var_files: Iterable[str | os.PathLike[str]] = (),
-    secrets: Iterable[str] = (),
-    workdir: str | os.PathLike[str] | None = None,
-    cwd: str | os.PathLike[str] | None = None,
-    packer: str | None = None,
-    provisioners: Iterable[str] | None = None,
-    registry: str | None = None,
-) -> PlanReport:
+def plan(targets: Targets, **args: Unpack[CheckArgs]) -> PlanReport:
     """Each selected build's status against the registry, and the matrix of builds to run
     (new, changed or revoked). An empty matrix is a valid plan (exit 0)."""
     started = datetime.now(UTC)
-    here = Path(cwd) if cwd else Path.cwd()
-    root = here / workdir if workdir else here
-    shown: str | None = None
-    try:
-        store, planned = _planned(
-            targets,
-            selection=Selection(only, except_, vars, var_files, secrets, provisioners),
-            full=False,
-            root=root,
-            cwd=here,
-            packer=packer,
-            registry=registry,
-        )
-        shown = store.target.shown
-    except HybridcoreError as error:
-        return _plan_report([], root, started, shown, error)
-    return _plan_report(planned, root, started, shown)
+    root, store, found = _planned("plan", targets, args, full=False)
+    shown = store.target.shown if store else None
+    if isinstance(found, HybridcoreError):
+        return _plan_report([], root, started, shown, found)
+    return _plan_report(found, root, started, shown)
 
 
 def _plan_report(
@@ -307,35 +281,11 @@ def _gate_item(item: PlannedBuild) -> BuildDrift:
     )
 
 
-def gate(
-    targets: Targets,
-    *,
-    only: Iterable[str] = (),
-    except_: Iterable[str] = (),
-    vars: Mapping[str, str] | None = None,
-    var_files: Iterable[str | os.PathLike[str]] = (),
-    secrets: Iterable[str] = (),
-    workdir: str | os.PathLike[str] | None = None,
-    cwd: str | os.PathLike[str] | None = None,
-    packer: str | None = None,
-    provisioners: Iterable[str] | None = None,
-    registry: str | None = None,
-) -> CheckReport:
+def gate(targets: Targets, **args: Unpack[CheckArgs]) -> CheckReport:
     """After the shards: pass only if every selected build has a registered, unrevoked
     version built from its current inputs (every input re-hashed)."""
     started = datetime.now(UTC)
-    here = Path(cwd) if cwd else Path.cwd()
-    root = here / workdir if workdir else here
-    try:
-        _, planned = _planned(
-            targets,
-            selection=Selection(only, except_, vars, var_files, secrets, provisioners),
-            full=True,
-            root=root,
-            cwd=here,
-            packer=packer,
-            registry=registry,
-        )
-    except HybridcoreError as error:
-        return report("gate", [], root, started, error)
-    return report("gate", [_gate_item(item) for item in planned], root, started)
+    root, _, found = _planned("gate", targets, args, full=True)
+    if isinstance(found, HybridcoreError):
+        return report("gate", [], root, started, found)
+    return report("gate", [_gate_item(item) for item in found], root, started)

@@ -12,15 +12,18 @@ import os
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, TypedDict
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
+from typing_extensions import Unpack
 
 from hybridcore.logs import register_redactor
 from hybridcore.packer.base.artifact_record import ArtifactRecord
 from hybridcore.packer.base.errors import HybridcoreError
 from hybridcore.packer.base.exit_class import ExitClass
+from hybridcore.packer.base.model import FrozenModel
 from hybridcore.packer.base.timestamps import rfc3339
+from hybridcore.packer.commands._keywords import refuse_unknown
 from hybridcore.packer.store.artifact_records import ArtifactRegistry
 from hybridcore.packer.store.inputs_manifest import load_hash_manifest
 from hybridcore.packer.store.registry.models import (
@@ -39,6 +42,7 @@ if TYPE_CHECKING:  # SQLAlchemy loads when a command opens the registry, not at 
 
 __all__ = [
     "LOOKUP_KEYS",
+    "RegistryArgs",
     "RegistryReport",
     "adopt_workdir",
     "channel_get",
@@ -54,14 +58,24 @@ __all__ = [
     "versions",
 ]
 
+
+class RegistryArgs(TypedDict, total=False):
+    """Which registry every registry function opens: `registry` (a URL; default
+    $HYBRIDCORE_REGISTRY_URL, else the embedded one under `workdir`), `workdir` (default:
+    the current directory) and `environ` (where the password and the actor's name come
+    from; default: os.environ)."""
+
+    registry: str | None
+    workdir: str | os.PathLike[str] | None
+    environ: Mapping[str, str] | None
+
+
 Classification = Literal["ok", "config", "transient", "security", "internal"]
 LOOKUP_KEYS = ("build", "channel", "platform", "region")
 
 
-class RegistryReport(BaseModel):
+class RegistryReport(FrozenModel):
     """What a registry command did; `exit_code` follows the 0/1/2/3 table."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
     schema_version: Literal["1.0"] = "1.0"
     command: str = Field(description="e.g. registry channel set")
@@ -95,14 +109,20 @@ def _actor(environ: Mapping[str, str]) -> str | None:
     return None
 
 
-def _target(
-    registry: str | None, workdir: str | os.PathLike[str] | None, environ: Mapping[str, str]
-) -> RegistryTarget:
+def _environ(where: RegistryArgs) -> Mapping[str, str]:
+    environ = where.get("environ")
+    return os.environ if environ is None else environ
+
+
+def _root(where: RegistryArgs) -> Path:
+    workdir = where.get("workdir")
+    return Path(workdir) if workdir else Path.cwd()
+
+
+def _target(where: RegistryArgs) -> RegistryTarget:
     from hybridcore.packer.store.registry.target import resolve_target
 
-    target = resolve_target(
-        registry, workdir=Path(workdir) if workdir else Path.cwd(), environ=environ
-    )
+    target = resolve_target(where.get("registry"), workdir=_root(where), environ=_environ(where))
     if target.secrets:
         register_redactor(Redactor(target.secrets))
     return target
@@ -124,21 +144,20 @@ def _refuse_missing(target: RegistryTarget) -> None:
 def _run(
     command: str,
     body: Callable[[Registry], dict[str, Any]],
+    where: RegistryArgs,
     *,
-    registry: str | None,
-    workdir: str | os.PathLike[str] | None,
-    environ: Mapping[str, str] | None,
     open_store: bool = True,
     reads_only: bool = False,
 ) -> RegistryReport:
     from hybridcore.packer.store.registry.engine import engine_for
     from hybridcore.packer.store.registry.store import Registry, open_registry
 
+    refuse_unknown(command, where, RegistryArgs)
     started = datetime.now(UTC)
     shown = None
     fields: dict[str, Any]
     try:
-        target = _target(registry, workdir, os.environ if environ is None else environ)
+        target = _target(where)
         shown = target.shown
         if reads_only and target.backend == "sqlite":
             _refuse_missing(target)
@@ -165,10 +184,7 @@ def _run(
 
 
 def registry_migrate(
-    *,
-    registry: str | None = None,
-    workdir: str | os.PathLike[str] | None = None,
-    environ: Mapping[str, str] | None = None,
+    **where: Unpack[RegistryArgs],
 ) -> RegistryReport:
     """Upgrade the registry's schema to this tool's (needs the owner's role on PostgreSQL)."""
 
@@ -186,9 +202,7 @@ def registry_migrate(
     return _run(
         "registry migrate",
         body,
-        registry=registry,
-        workdir=workdir,
-        environ=environ,
+        where,
         open_store=False,
     )
 
@@ -197,9 +211,7 @@ def versions(
     build: str,
     *,
     limit: int | None = None,
-    registry: str | None = None,
-    workdir: str | os.PathLike[str] | None = None,
-    environ: Mapping[str, str] | None = None,
+    **where: Unpack[RegistryArgs],
 ) -> RegistryReport:
     """The versions of `build`, newest first."""
 
@@ -214,9 +226,7 @@ def versions(
     return _run(
         "registry versions",
         body,
-        registry=registry,
-        workdir=workdir,
-        environ=environ,
+        where,
         reads_only=True,
     )
 
@@ -248,9 +258,7 @@ def channel_get(
     *,
     platform: str | None = None,
     region: str | None = None,
-    registry: str | None = None,
-    workdir: str | os.PathLike[str] | None = None,
-    environ: Mapping[str, str] | None = None,
+    **where: Unpack[RegistryArgs],
 ) -> RegistryReport:
     """The version a channel points to (never a revoked one: exit 3 with the reason),
     with only its images on `platform` / in `region` when given."""
@@ -272,9 +280,7 @@ def channel_get(
     return _run(
         "registry channel get",
         body,
-        registry=registry,
-        workdir=workdir,
-        environ=environ,
+        where,
         reads_only=True,
     )
 
@@ -285,13 +291,11 @@ def channel_set(
     version: str,
     *,
     expect: str | None = None,
-    registry: str | None = None,
-    workdir: str | os.PathLike[str] | None = None,
-    environ: Mapping[str, str] | None = None,
+    **where: Unpack[RegistryArgs],
 ) -> RegistryReport:
     """Point `channel` at `version`; with `expect` ("none" or a version), only if it
     points there now. The loser of a race exits 1 with rule `channel_conflict`."""
-    env = os.environ if environ is None else environ
+    env = _environ(where)
 
     def body(store: Registry) -> dict[str, Any]:
         state = store.assign(build, channel, version, expect=expect, actor=_actor(env))
@@ -302,19 +306,16 @@ def channel_set(
             "channel": state,
         }
 
-    return _run("registry channel set", body, registry=registry, workdir=workdir, environ=env)
+    return _run("registry channel set", body, where)
 
 
 def channel_rollback(
     build: str,
     channel: str,
-    *,
-    registry: str | None = None,
-    workdir: str | os.PathLike[str] | None = None,
-    environ: Mapping[str, str] | None = None,
+    **where: Unpack[RegistryArgs],
 ) -> RegistryReport:
     """Point `channel` back at the version it pointed to before its last assignment."""
-    env = os.environ if environ is None else environ
+    env = _environ(where)
 
     def body(store: Registry) -> dict[str, Any]:
         state = store.rollback(build, channel, actor=_actor(env))
@@ -324,16 +325,13 @@ def channel_rollback(
             "channel": state,
         }
 
-    return _run("registry channel rollback", body, registry=registry, workdir=workdir, environ=env)
+    return _run("registry channel rollback", body, where)
 
 
 def channel_history(
     build: str,
     channel: str | None = None,
-    *,
-    registry: str | None = None,
-    workdir: str | os.PathLike[str] | None = None,
-    environ: Mapping[str, str] | None = None,
+    **where: Unpack[RegistryArgs],
 ) -> RegistryReport:
     """Every assignment of the build's channels (or of one), oldest first."""
 
@@ -349,9 +347,7 @@ def channel_history(
     return _run(
         "registry channel history",
         body,
-        registry=registry,
-        workdir=workdir,
-        environ=environ,
+        where,
         reads_only=True,
     )
 
@@ -361,12 +357,10 @@ def revoke(
     *,
     reason: str,
     cascade: bool = False,
-    registry: str | None = None,
-    workdir: str | os.PathLike[str] | None = None,
-    environ: Mapping[str, str] | None = None,
+    **where: Unpack[RegistryArgs],
 ) -> RegistryReport:
     """Revoke a version (with `cascade`, every version built from it, at any depth)."""
-    env = os.environ if environ is None else environ
+    env = _environ(where)
 
     def body(store: Registry) -> dict[str, Any]:
         done = store.revoke(version, reason=reason, cascade=cascade, actor=_actor(env))
@@ -377,15 +371,12 @@ def revoke(
             "versions": done,
         }
 
-    return _run("registry revoke", body, registry=registry, workdir=workdir, environ=env)
+    return _run("registry revoke", body, where)
 
 
 def restore(
     version: str,
-    *,
-    registry: str | None = None,
-    workdir: str | os.PathLike[str] | None = None,
-    environ: Mapping[str, str] | None = None,
+    **where: Unpack[RegistryArgs],
 ) -> RegistryReport:
     """Lift a revocation (and the revocations it cascaded to)."""
 
@@ -398,14 +389,11 @@ def restore(
             "versions": done,
         }
 
-    return _run("registry restore", body, registry=registry, workdir=workdir, environ=environ)
+    return _run("registry restore", body, where)
 
 
 def outdated(
-    *,
-    registry: str | None = None,
-    workdir: str | os.PathLike[str] | None = None,
-    environ: Mapping[str, str] | None = None,
+    **where: Unpack[RegistryArgs],
 ) -> RegistryReport:
     """Children built from a parent that was revoked, or that a channel moved away from."""
 
@@ -420,9 +408,7 @@ def outdated(
     return _run(
         "registry outdated",
         body,
-        registry=registry,
-        workdir=workdir,
-        environ=environ,
+        where,
         reads_only=True,
     )
 
@@ -451,10 +437,7 @@ def _query(raw: Mapping[str, object]) -> dict[str, str]:
 
 def lookup(
     query: Mapping[str, object],
-    *,
-    registry: str | None = None,
-    workdir: str | os.PathLike[str] | None = None,
-    environ: Mapping[str, str] | None = None,
+    **where: Unpack[RegistryArgs],
 ) -> RegistryReport:
     """Answer a consumer's question (Terraform's external data source protocol): which
     image does `channel` of `build` give on `platform` in `region`? `lookup` in the
@@ -489,9 +472,7 @@ def lookup(
     return _run(
         "registry lookup",
         body,
-        registry=registry,
-        workdir=workdir,
-        environ=environ,
+        where,
         reads_only=True,
     )
 
@@ -542,15 +523,12 @@ def adopt_workdir(store: Registry, workdir: Path) -> int:
 
 def import_records(
     records: list[ArtifactRecord] | None = None,
-    *,
-    registry: str | None = None,
-    workdir: str | os.PathLike[str] | None = None,
-    environ: Mapping[str, str] | None = None,
+    **where: Unpack[RegistryArgs],
 ) -> RegistryReport:
     """Load artifact records into the registry: `records` (from `manifest import`), else
     every record under ``<workdir>/artifacts/`` with its hash manifest. What is there
     already is skipped, so importing twice adds nothing."""
-    root = Path(workdir) if workdir else Path.cwd()
+    root = _root(where)
 
     def body(store: Registry) -> dict[str, Any]:
         found = records if records is not None else _workdir_records(root)
@@ -561,4 +539,4 @@ def import_records(
             "versions": added,
         }
 
-    return _run("registry import", body, registry=registry, workdir=root, environ=environ)
+    return _run("registry import", body, where)

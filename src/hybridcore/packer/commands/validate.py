@@ -15,7 +15,6 @@ from hybridcore.packer.commands._prepare import check_var_files, prepare
 from hybridcore.packer.run.argv import validate_argv
 from hybridcore.packer.run.options import ValidateOptions, check_build_names
 from hybridcore.packer.run.runner import Invocation, run_label
-from hybridcore.packer.run.version import locate_packer, version_cache
 from hybridcore.packer.template.facts import Targets
 
 __all__ = ["validate"]
@@ -54,8 +53,7 @@ def validate(
             syntax_only=syntax_only,
             evaluate_datasources=evaluate_datasources,
         )
-        cache = version_cache(command.settings.workdir)
-        command.packer = binary = locate_packer(command.settings.packer, cache=cache)
+        binary = command.find_packer()
         check_plugins_installed(command.settings, prepared.paths, binary, environ)
         invocations = [
             Invocation(

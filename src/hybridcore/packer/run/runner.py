@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from hybridcore.logs import LOG_FILE_NAME, get_logger
+from hybridcore.logs import get_logger
 from hybridcore.packer.base.errors import HybridcoreError
 from hybridcore.packer.base.exit_class import ExitClass
 from hybridcore.packer.base.result import Artifact, RunResult
@@ -21,8 +21,9 @@ from hybridcore.packer.run.private_tmp import PrivateDir, private_dir
 from hybridcore.packer.run.process import ProcessOutcome, Stopper, run_process
 from hybridcore.packer.run.rawlog import RawLogPipe
 from hybridcore.packer.run.version import PackerBinary
+from hybridcore.packer.store.layout import command_dir, plugin_dir
 from hybridcore.packer.store.scrub_ledger import ScrubLedger
-from hybridcore.packer.store.state_files import atomic_write_text, safe_name
+from hybridcore.packer.store.state_files import atomic_write_text
 from hybridcore.redaction.engine import Redactor
 from hybridcore.redaction.structured import scrub_data
 
@@ -126,15 +127,16 @@ def _cache_dir(context: RunContext, inv: Invocation, private: Path) -> Path:
     return chosen
 
 
-def _harvest_crash_log(context: RunContext, cwd: Path, run_dir: Path, started: float) -> str | None:
+def _harvest_crash_log(
+    context: RunContext, cwd: Path, destination: Path, started: float
+) -> str | None:
     """Move a crash.log Packer wrote during this attempt into the run's log directory,
     scrubbed (it holds Packer's full debug log), so runs never overwrite each other's."""
-    crash = cwd / "crash.log"
+    crash = cwd / "crash.log"  # where Packer writes it
     try:
         if crash.stat().st_mtime < started:
             return None
         text = crash.read_text(encoding="utf-8", errors="backslashreplace")
-        destination = run_dir / "crash.log"
         counts: Counter[str] = Counter()
         atomic_write_text(destination, context.redactor.scrub(text, counts))
         context.ledger.note(destination, counts)
@@ -148,7 +150,12 @@ def _attempt(context: RunContext, inv: Invocation, raw_log: Path) -> ProcessOutc
     started = time.time()
     with private_dir() as private:
         outcome = _attempt_in(context, inv, raw_log, private)
-    crashed = _harvest_crash_log(context, inv.cwd or context.settings.cwd, raw_log.parent, started)
+    crashed = _harvest_crash_log(
+        context,
+        inv.cwd or context.settings.cwd,
+        command_dir(context.settings).crash_log_file(inv.label),
+        started,
+    )
     if crashed:
         outcome.warnings.append(crashed)
     return outcome
@@ -167,7 +174,7 @@ def _attempt_in(
             cache_dir=_cache_dir(context, inv, private),
             secrets=context.secret_env,
             temp_dir=private / "tmp",
-            plugin_dir=context.settings.plugins,
+            plugin_dir=plugin_dir(context.settings),
             allowed=context.env_allow,
             declared=context.declared_vars,
         )
@@ -197,7 +204,7 @@ def _attempt_in(
         outcome.unscrubbed_log = pipe.error
         outcome.disk_full = pipe.disk_full
     context.ledger.note(raw_log, pipe.counts, pipe.sha256.hexdigest() if not pipe.error else None)
-    context.ledger.note(context.settings.log_dir / LOG_FILE_NAME, outcome.scrubbed)
+    context.ledger.note(command_dir(context.settings).tool_log_file, outcome.scrubbed)
     return outcome
 
 
@@ -217,7 +224,7 @@ def _real_paths(artifacts: list[Artifact], workspace: Path | None) -> list[Artif
 
 def run_invocation(context: RunContext, inv: Invocation) -> RunResult:
     """Run `inv`, retrying once on a transient failure, and describe what happened."""
-    run_dir = context.settings.log_dir / safe_name(inv.label)
+    files = command_dir(context.settings)
     log_paths: list[str] = []
     outcome: ProcessOutcome | None = None
     verdict = _INTERRUPTED
@@ -225,7 +232,7 @@ def run_invocation(context: RunContext, inv: Invocation) -> RunResult:
     started = time.time()
     first_started_at = None
     for attempt in range(1, MAX_ATTEMPTS + 1):
-        raw_log = run_dir / f"attempt-{attempt}.packer.log"
+        raw_log = files.raw_log_file(inv.label, attempt)
         log_paths.append(str(raw_log))
         outcome = _attempt(context, inv, raw_log)
         first_started_at = first_started_at or outcome.started_at
@@ -245,7 +252,7 @@ def run_invocation(context: RunContext, inv: Invocation) -> RunResult:
 
     manifest_path = None
     for index, source in enumerate(inv.manifest_outputs):
-        destination = run_dir / ("manifest.json" if index == 0 else f"manifest-{index}.json")
+        destination = files.manifest_copy_file(inv.label, index)
         counts: Counter[str] = Counter()
         if capture_manifest(source, destination, started - 1, context.redactor, counts):
             manifest_path = manifest_path or str(destination)

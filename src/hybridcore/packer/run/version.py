@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import re
 import shutil
@@ -14,9 +13,9 @@ from pathlib import Path
 
 from hybridcore.packer.base.errors import HybridcoreError
 from hybridcore.packer.base.exit_class import ExitClass
-from hybridcore.packer.store.state_files import atomic_write_json
+from hybridcore.packer.store.state_files import atomic_write_json, read_json_cache
 
-__all__ = ["PackerBinary", "locate_packer", "version_cache"]
+__all__ = ["PackerBinary", "locate_packer"]
 
 _VERSION = re.compile(r"(?:Packer v|^)(\d+)\.(\d+)\.(\d+)", re.MULTILINE)
 
@@ -34,10 +33,6 @@ class PackerBinary:
 
     def at_least(self, major: int, minor: int, patch: int = 0) -> bool:
         return self.version >= (major, minor, patch)
-
-
-def version_cache(workdir: Path) -> Path:
-    return workdir / "state" / "packer" / "packer-version.json"
 
 
 def _not_found(what: str) -> HybridcoreError:
@@ -63,21 +58,16 @@ def _cached_version(cache: Path | None, identity: str) -> tuple[int, int, int] |
     if cache is None:
         return None
     try:
-        data = json.loads(cache.read_text(encoding="utf-8"))
-        major, minor, patch = data[identity]
+        major, minor, patch = read_json_cache(cache)[identity]
         return int(major), int(minor), int(patch)
-    except (OSError, ValueError, KeyError, TypeError):
+    except (ValueError, KeyError, TypeError):
         return None
 
 
 def _remember(cache: Path | None, identity: str, version: tuple[int, int, int]) -> None:
     if cache is None:
         return
-    try:
-        data = json.loads(cache.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        data = {}  # missing or damaged: start afresh
-    data = {**(data if isinstance(data, dict) else {}), identity: list(version)}
+    data = {**read_json_cache(cache), identity: list(version)}
     with contextlib.suppress(OSError):  # the cache only saves time
         atomic_write_json(cache, data)
 

@@ -14,10 +14,9 @@ import json
 import uuid
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
-
-from filelock import FileLock
 
 from hybridcore.packer.base.artifact_record import (
     RECORD_SCHEMA_VERSION,
@@ -31,7 +30,8 @@ from hybridcore.packer.base.input_files import read_input_text
 from hybridcore.packer.base.result import Artifact
 from hybridcore.packer.base.timestamps import rfc3339
 from hybridcore.packer.store.artifact_ids import builder_type_of, parse_artifact_id
-from hybridcore.packer.store.state_files import atomic_write_json, build_file
+from hybridcore.packer.store.layout import Workdir
+from hybridcore.packer.store.state_files import locked_update, read_json_state
 
 __all__ = [
     "ArtifactRegistry",
@@ -208,14 +208,15 @@ class ArtifactRegistry:
     """``<workdir>/artifacts/<build>.json``: every record of a build, oldest first."""
 
     def __init__(self, workdir: Path) -> None:
-        self.root = workdir / "artifacts"
+        self.layout = Workdir(workdir)
+        self.root = self.layout.artifacts_dir
 
     def path_for(self, build: str) -> Path:
-        return build_file(self.root, build, ".json")
+        return self.layout.record_file(build)
 
     def load(self, build: str) -> list[ArtifactRecord]:
-        path = build_file(self.root, build, ".json", existing=True)
-        return [record for record in self._read(path) if record.build == build]
+        _, records = self._read(self.layout.record_file(build, existing=True))
+        return [record for record in records if record.build == build]
 
     def latest(self, build: str) -> ArtifactRecord | None:
         records = self.load(build)
@@ -227,9 +228,9 @@ class ArtifactRegistry:
         for path in sorted(self.root.glob("*.json")):
             if path.name.endswith(".hash.json"):
                 continue
-            data = self._read_raw(path)
-            if isinstance(data.get("build"), str) and data["build"] not in names:
-                names.append(data["build"])
+            build, _ = self._read(path)
+            if build is not None and build not in names:
+                names.append(build)
         return names
 
     def append(self, records: Iterable[ArtifactRecord]) -> list[Path]:
@@ -254,56 +255,37 @@ class ArtifactRegistry:
         written = []
         for build, new in grouped.items():
             path = self.path_for(build)
-            path.parent.mkdir(parents=True, exist_ok=True)
-            locks = self.root.parent / "state" / "packer" / "locks"
-            locks.mkdir(parents=True, exist_ok=True)
-            with FileLock(str(locks / f"{path.name}.lock"), timeout=60):
-                existing = self.load(build)
-                atomic_write_json(
-                    path,
-                    {
-                        "schema_version": RECORD_SCHEMA_VERSION,
-                        "build": build,
-                        "records": [r.model_dump(mode="json") for r in [*existing, *new]],
-                    },
-                )
+            path.parent.mkdir(parents=True, exist_ok=True)  # not a directory: exit 1, not 3
+            locked_update(
+                path, lock=self.layout.lock_file(path), update=partial(self._with, build, new)
+            )
             written.append(path)
         return written
 
-    def _read_raw(self, path: Path) -> dict[str, Any]:
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            return {}
-        except (OSError, ValueError) as exc:
-            raise HybridcoreError(
-                f"artifact record file {path} cannot be read: {exc}.",
-                klass=ExitClass.SECURITY,
-                rule="record_unreadable",
-                remediation="The file was edited or damaged: restore it from version control "
-                "or a backup; the tool never writes a partial file.",
-            ) from exc
-        if not isinstance(data, dict):
-            raise HybridcoreError(
-                f"artifact record file {path} is not a JSON object.",
-                klass=ExitClass.SECURITY,
-                rule="record_unreadable",
-                remediation="Restore the file from version control or a backup.",
-            )
-        return data
+    def _with(self, build: str, new: list[ArtifactRecord]) -> dict[str, Any]:
+        """The build's record file with `new` after the records it holds now."""
+        return {
+            "schema_version": RECORD_SCHEMA_VERSION,
+            "build": build,
+            "records": [r.model_dump(mode="json") for r in [*self.load(build), *new]],
+        }
 
-    def _read(self, path: Path) -> list[ArtifactRecord]:
-        data = self._read_raw(path)
-        try:
-            return [ArtifactRecord.model_validate(item) for item in data.get("records", [])]
-        except ValueError as exc:
-            raise HybridcoreError(
-                f"artifact record file {path} does not match the record schema: "
-                f"{str(exc).splitlines()[0]}.",
-                klass=ExitClass.SECURITY,
-                rule="record_unreadable",
-                remediation="Restore the file from version control or a backup.",
-            ) from exc
+    def _read(self, path: Path) -> tuple[str | None, list[ArtifactRecord]]:
+        found = read_json_state(
+            path, _record_file, what="artifact record file", rule="record_unreadable"
+        )
+        return found or (None, [])
+
+
+def _record_file(data: Any) -> tuple[str | None, list[ArtifactRecord]]:
+    """The build name and records of a record file's JSON; ValueError for another shape."""
+    records = data.get("records", []) if isinstance(data, dict) else None
+    if not isinstance(records, list):
+        raise ValueError("is not an object with a `records` list")
+    build = data.get("build")
+    return build if isinstance(build, str) else None, [
+        ArtifactRecord.model_validate(item) for item in records
+    ]
 
 
 def import_manifest(

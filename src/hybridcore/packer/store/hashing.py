@@ -8,14 +8,13 @@ ignores it and reads everything again (as `verify` always does).
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from hybridcore.packer.store.state_files import atomic_write_json
+from hybridcore.packer.store.state_files import atomic_write_json, read_json_cache
 
 __all__ = ["FileHash", "HashCache", "hash_files", "sha256_file"]
 
@@ -53,12 +52,9 @@ class HashCache:
         self.path = path
         self._entries: dict[str, list[object]] = {}
         if path is not None:
-            try:
-                data = json.loads(path.read_text(encoding="utf-8"))
-                entries = data.get("entries") if data.get("version") == _CACHE_VERSION else None
-                self._entries = dict(entries) if isinstance(entries, dict) else {}
-            except (OSError, ValueError, AttributeError):
-                self._entries = {}  # a damaged cache only costs a re-hash
+            data = read_json_cache(path)
+            entries = data.get("entries") if data.get("version") == _CACHE_VERSION else None
+            self._entries = dict(entries) if isinstance(entries, dict) else {}
         self._dirty = False
 
     def get(self, path: Path, stat: os.stat_result) -> FileHash | None:

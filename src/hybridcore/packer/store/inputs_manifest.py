@@ -19,12 +19,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
-from hybridcore.packer.base.errors import HybridcoreError
-from hybridcore.packer.base.exit_class import ExitClass
+from hybridcore.packer.base.model import FrozenModel
 from hybridcore.packer.store.hashing import HashCache, hash_files
-from hybridcore.packer.store.state_files import atomic_write_json, build_file
+from hybridcore.packer.store.layout import Workdir
+from hybridcore.packer.store.state_files import atomic_write_json, read_json_state
 
 __all__ = [
     "HASH_SCHEMA_VERSION",
@@ -55,18 +55,14 @@ class BuildInputs:
     variables: dict[str, str]
 
 
-class _Model(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-
-class InputEntry(_Model):
+class InputEntry(FrozenModel):
     path: str = Field(description="Relative to the workdir where possible")
     kind: str = Field(description="template, var-file, script, config or iso")
     sha256: str
     size: int
 
 
-class HashManifest(_Model):
+class HashManifest(FrozenModel):
     schema_version: Literal["1.0"] = HASH_SCHEMA_VERSION
     build: str
     digest: str = Field(description="sha256 over the sorted inputs, variables, Packer version")
@@ -143,40 +139,33 @@ def hash_inputs(
 def manifest_path(workdir: Path, build: str, *, existing: bool = False) -> Path:
     """Where the build's inputs manifest is written (`existing`: or was, by an older
     release that named files differently)."""
-    return build_file(workdir / "artifacts", build, ".hash.json", existing=existing)
+    return Workdir(workdir).inputs_manifest_file(build, existing=existing)
 
 
-def _tampered(path: Path, why: str) -> HybridcoreError:
-    return HybridcoreError(
-        f"hash manifest {path} {why}: it was edited or damaged after the tool wrote it.",
-        klass=ExitClass.SECURITY,
-        rule="hash_manifest_tampered",
-        remediation="Do not publish: find out who changed the file, restore it from a trusted "
-        "copy or rebuild the image so the tool writes a new one.",
-    )
+def _sealed(data: Any) -> HashManifest:
+    """The manifest in `data` if its seal and digest match its contents; ValueError if not."""
+    manifest = HashManifest.model_validate(data)
+    if manifest.seal != _seal(data):
+        raise ValueError("has a seal that does not match its contents")
+    if manifest.digest != combined_digest(
+        manifest.inputs, manifest.variables, manifest.packer_version
+    ):
+        raise ValueError("has a digest that does not match its inputs")
+    return manifest
 
 
 def load_hash_manifest(workdir: Path, build: str) -> HashManifest | None:
     """The build's last hash manifest, None if there is none; exit 3 if it was tampered with."""
-    path = manifest_path(workdir, build, existing=True)
-    try:
-        data: Any = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        return None
-    except (OSError, ValueError) as exc:
-        raise _tampered(path, f"is not readable JSON ({exc})") from exc
-    try:
-        manifest = HashManifest.model_validate(data)
-    except ValueError as exc:
-        raise _tampered(path, "does not match the hash manifest schema") from exc
-    if manifest.seal != _seal(data):
-        raise _tampered(path, "has a seal that does not match its contents")
-    if manifest.digest != combined_digest(
-        manifest.inputs, manifest.variables, manifest.packer_version
-    ):
-        raise _tampered(path, "has a digest that does not match its inputs")
+    manifest = read_json_state(
+        manifest_path(workdir, build, existing=True),
+        _sealed,
+        what="hash manifest",
+        rule="hash_manifest_tampered",
+        remediation="Do not publish: find out who changed the file, restore it from a trusted "
+        "copy or rebuild the image so the tool writes a new one.",
+    )
     # a legacy file name may have been shared by two builds: only this build's counts
-    return manifest if manifest.build == build else None
+    return manifest if manifest is not None and manifest.build == build else None
 
 
 def write_hash_manifest(

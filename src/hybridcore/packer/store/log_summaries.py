@@ -9,36 +9,50 @@ path, raw logs, the scrub manifest, exit code and class, and `created_at`,
 
 from __future__ import annotations
 
-import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
-
-from filelock import FileLock
 
 from hybridcore.packer.base.errors import HybridcoreError
 from hybridcore.packer.base.exit_class import ExitClass
 from hybridcore.packer.base.timestamps import rfc3339
-from hybridcore.packer.store.state_files import atomic_write_json, build_file
+from hybridcore.packer.store.layout import Workdir
+from hybridcore.packer.store.state_files import locked_update, read_json_state
 from hybridcore.redaction.engine import Redactor
 from hybridcore.redaction.structured import scrub_data
 
 __all__ = [
     "DEFAULT_KEEP_DAYS",
+    "read_summary",
     "retention_policy",
-    "summary_lock",
+    "update_summary",
     "write_log_summaries",
 ]
 
 DEFAULT_KEEP_DAYS = 7
 
 
-def summary_lock(workdir: Path, summary: Path) -> FileLock:
-    """The lock every writer of the log summary `summary` takes."""
-    locks = workdir / "state" / "packer" / "locks"
-    locks.mkdir(parents=True, exist_ok=True)
-    return FileLock(str(locks / f"summary-{summary.name}.lock"), timeout=60)
+def read_summary(path: Path) -> dict[str, Any] | None:
+    """The log summary in `path` (an object with a `runs` list), None if there is none;
+    exit 3 if it cannot be read."""
+    return read_json_state(path, _summary, what="log summary", rule="summary_unreadable")
+
+
+def _summary(data: Any) -> dict[str, Any]:
+    if not isinstance(data, dict) or not isinstance(data.get("runs"), list):
+        raise ValueError("is not an object with a `runs` list")
+    return data
+
+
+def update_summary(
+    workdir: Path, path: Path, update: Callable[[dict[str, Any] | None], Any | None]
+) -> bool:
+    """Under the summary's lock, `update` the summary read afresh (None: there is none)
+    and write what it returns (nothing for None); whether `path` was written."""
+    lock = Workdir(workdir).lock_file(path)
+    return locked_update(path, lock=lock, update=lambda: update(read_summary(path)))
 
 
 def retention_policy(keep_days: int | None, environ: Mapping[str, str]) -> dict[str, Any]:
@@ -85,7 +99,7 @@ def write_log_summaries(
     now = datetime.now(UTC)
     written = []
     for build, facts in sorted(builds.items()):
-        path = build_file(workdir / "state" / "packer" / "logs", build, ".json")
+        path = Workdir(workdir).log_summary_file(build)
         path.parent.mkdir(parents=True, exist_ok=True)
         entry = {
             **facts,
@@ -100,27 +114,11 @@ def write_log_summaries(
         }
         if redactor is not None:
             entry = scrub_data(entry, redactor)
-        with summary_lock(workdir, path):
-            runs = _existing_runs(path)
-            atomic_write_json(
-                path, {"schema_version": "1.0", "build": build, "runs": [*runs, entry]}
-            )
+        update_summary(workdir, path, partial(_appended, build, entry))
         written.append(path)
     return written
 
 
-def _existing_runs(path: Path) -> Sequence[Any]:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        return []
-    except (OSError, ValueError) as exc:
-        raise HybridcoreError(
-            f"log summary {path} cannot be read: {exc}.",
-            klass=ExitClass.SECURITY,
-            rule="summary_unreadable",
-            remediation="The file was edited or damaged: restore it from a backup; the "
-            "tool never writes a partial file.",
-        ) from exc
-    runs = data.get("runs") if isinstance(data, dict) else None
-    return runs if isinstance(runs, list) else []
+def _appended(build: str, entry: dict[str, Any], summary: dict[str, Any] | None) -> Any:
+    runs = summary["runs"] if summary else []
+    return {"schema_version": "1.0", "build": build, "runs": [*runs, entry]}

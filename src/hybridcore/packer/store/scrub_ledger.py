@@ -14,11 +14,10 @@ from pathlib import Path
 from hybridcore.logs import written_digests
 from hybridcore.packer.base.timestamps import rfc3339
 from hybridcore.packer.store.hashing import hash_files
+from hybridcore.packer.store.layout import LINKED_NAMES, SCRUB_LEDGER_NAME, CommandDir
 from hybridcore.packer.store.state_files import atomic_write_json
 
 __all__ = ["ScrubLedger"]
-
-_NOT_WALKED = {"work", "cache"}  # a parallel build's mirror and cache views: symlinks
 
 
 class ScrubLedger:
@@ -36,9 +35,9 @@ class ScrubLedger:
             if sha256 is not None:
                 self._digests[path] = sha256
 
-    def write(self, command_dir: Path, command_id: str) -> Path:
-        """``scrub.json`` for every regular file under `command_dir` (symlinks skipped)."""
-        files = sorted(_kept_files(command_dir))
+    def write(self, command: CommandDir, command_id: str) -> Path:
+        """``scrub.json`` for every regular file under `command` (symlinks skipped)."""
+        files = sorted(_kept_files(command.path))
         known = {**written_digests(), **self._digests}
         hashed = hash_files(p for p in files if p not in known)
         entries = []
@@ -48,12 +47,12 @@ class ScrubLedger:
             digest = known.get(path) or (hashed[path].sha256 if path in hashed else None)
             entries.append(
                 {
-                    "path": path.relative_to(command_dir).as_posix(),
+                    "path": path.relative_to(command.path).as_posix(),
                     "sha256": digest,
                     "replacements": counts,
                 }
             )
-        target = command_dir / "scrub.json"
+        target = command.scrub_ledger_file
         atomic_write_json(
             target,
             {
@@ -68,8 +67,8 @@ class ScrubLedger:
 
 def _kept_files(root: Path) -> Iterable[Path]:
     for current, dirs, files in os.walk(root):
-        dirs[:] = [d for d in dirs if d not in _NOT_WALKED]
+        dirs[:] = [d for d in dirs if d not in LINKED_NAMES]
         for name in files:
             path = Path(current) / name
-            if name != "scrub.json" and not path.is_symlink() and not name.endswith(".tmp"):
+            if name != SCRUB_LEDGER_NAME and not path.is_symlink() and not name.endswith(".tmp"):
                 yield path

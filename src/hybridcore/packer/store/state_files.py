@@ -1,67 +1,41 @@
-"""Files the tool keeps: atomic JSON writes and file-name-safe build names."""
+"""The one way to touch a state file: read it (missing or damaged), write it atomically,
+update it under a lock; stale temp files of killed writers removed.
+
+State files (artifact records, inputs manifests, log summaries) are what the tool keeps
+for later. One that is missing is empty; one that cannot be read was edited or damaged,
+since the tool never writes a partial file: an integrity signal, exit 3.
+"""
 
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import os
-import re
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
+
+from filelock import FileLock
+from pydantic import ValidationError
+
+from hybridcore.packer.base.errors import HybridcoreError
+from hybridcore.packer.base.exit_class import ExitClass
+from hybridcore.packer.store.layout import Workdir
 
 __all__ = [
     "atomic_write_json",
     "atomic_write_text",
-    "build_file",
     "clean_stale_temp_files",
-    "legacy_safe_name",
-    "safe_name",
+    "locked_update",
+    "read_json_cache",
+    "read_json_state",
 ]
 
-_UNSAFE = re.compile(r"[^A-Za-z0-9_.\-]+")
-_KEPT = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-")
-_MAX_NAME = 120
-
-
-def _encoded(char: str) -> str:
-    return "".join(f"%{byte:02X}" for byte in char.encode("utf-8", "surrogatepass"))
-
-
-def safe_name(name: str) -> str:
-    """`name` as one file-name component, injectively: two names never share a file.
-    Letters, digits, `_`, `-` and `.` stay; anything else (and `%`, and a leading `.`) is
-    percent-encoded as UTF-8, so `a b`, `a_b`, `a/b` and `semi,comma` stay apart. A result
-    longer than 120 characters is cut and ends in a digest of the whole name."""
-    text = "".join(char if char in _KEPT else _encoded(char) for char in name)
-    if text.startswith("."):
-        text = "%2E" + text[1:]
-    if not text:
-        return "%"  # a lone '%' is no encoding of a non-empty name
-    if len(text) > _MAX_NAME:
-        digest = hashlib.sha256(name.encode("utf-8", "surrogatepass")).hexdigest()[:16]
-        text = f"{text[: _MAX_NAME - 17]}~{digest}"
-    return text
-
-
-def legacy_safe_name(name: str) -> str:
-    """The file name releases before 0.3 gave a build (not injective: `a b` and `a_b`
-    shared one); read as a fallback so existing records keep working."""
-    cleaned = _UNSAFE.sub("_", name).strip("._") or "_"
-    return cleaned[:120]
-
-
-def build_file(directory: Path, build: str, suffix: str, *, existing: bool = False) -> Path:
-    """``<directory>/<safe_name(build)><suffix>``; with `existing`, the legacy name when
-    only a file of that name is there (a record written before names were injective)."""
-    path = directory / f"{safe_name(build)}{suffix}"
-    if existing and not path.exists():
-        legacy = directory / f"{legacy_safe_name(build)}{suffix}"
-        if legacy.exists():
-            return legacy
-    return path
+_LOCK_TIMEOUT_S = 60
+_RESTORE = "Restore the file from version control or a backup, or find out who changed it."
+T = TypeVar("T")
 
 
 def atomic_write_text(path: Path, text: str) -> None:
@@ -84,6 +58,70 @@ def atomic_write_json(path: Path, data: Any) -> None:
     atomic_write_text(path, json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n")
 
 
+def read_json_state(
+    path: Path,
+    parse: Callable[[Any], T],
+    *,
+    what: str,
+    rule: str,
+    remediation: str = _RESTORE,
+) -> T | None:
+    """`parse` of the JSON in the state file `path` (`what`, e.g. "log summary"); None when
+    there is no such file. A file that cannot be read, is not JSON or that `parse` refuses
+    (ValueError, e.g. a pydantic model's `model_validate`): exit 3 with `rule`."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError) as exc:
+        raise _damaged(path, what, rule, remediation, f"cannot be read ({exc})") from exc
+    try:
+        data = json.loads(text)
+    except ValueError as exc:
+        raise _damaged(path, what, rule, remediation, f"is not JSON ({exc})") from exc
+    try:
+        return parse(data)
+    except ValidationError as exc:
+        first = str(exc).splitlines()[0]
+        why = f"does not match the {what} schema ({first})"
+        raise _damaged(path, what, rule, remediation, why) from exc
+    except ValueError as exc:
+        raise _damaged(path, what, rule, remediation, str(exc)) from exc
+
+
+def read_json_cache(path: Path) -> dict[str, Any]:
+    """The JSON object in the cache file `path`; empty when it is missing, unreadable or
+    not an object: a damaged cache only costs the work it saved."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _damaged(path: Path, what: str, rule: str, remediation: str, why: str) -> HybridcoreError:
+    return HybridcoreError(
+        f"{what} {path} {why}: it was edited or damaged after the tool wrote it (the tool "
+        "never writes a partial file).",
+        klass=ExitClass.SECURITY,
+        rule=rule,
+        remediation=remediation,
+    )
+
+
+def locked_update(path: Path, *, lock: Path, update: Callable[[], Any | None]) -> bool:
+    """Under the file lock `lock`, call `update` (which reads `path`) and write the JSON it
+    returns to `path` atomically; nothing when it returns None. Writers that all take the
+    lock never lose each other's update. Returns whether `path` was written."""
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    with FileLock(str(lock), timeout=_LOCK_TIMEOUT_S):
+        data = update()
+        if data is None:
+            return False
+        atomic_write_json(path, data)
+        return True
+
+
 STALE_TEMP_AGE_S = 600.0
 
 
@@ -94,7 +132,8 @@ def clean_stale_temp_files(workdir: Path, *, older_than: float = STALE_TEMP_AGE_
     there replaces nothing."""
     removed = []
     cutoff = time.time() - older_than
-    for root in (workdir / "artifacts", workdir / "state"):
+    layout = Workdir(workdir)
+    for root in (layout.artifacts_dir, layout.state_dir):
         if not root.is_dir() or root.is_symlink():
             continue
         for current, _, files in os.walk(root):

@@ -15,19 +15,9 @@ from pathlib import Path
 
 from hybridcore.packer.base.errors import HybridcoreError
 from hybridcore.packer.base.exit_class import ExitClass
+from hybridcore.packer.store.layout import Workdir
 
-__all__ = ["STATE_DIRS", "check_workdir", "escape_of"]
-
-STATE_DIRS = (
-    Path("artifacts"),
-    Path("logs"),
-    Path("logs", "packer"),
-    Path("state"),
-    Path("state", "packer"),
-    Path("state", "packer", "logs"),
-    Path("state", "packer", "locks"),
-    Path("packer_cache"),
-)
+__all__ = ["check_workdir", "escape_of"]
 
 
 def escape_of(root: Path, path: Path) -> tuple[Path, Path] | None:
@@ -54,8 +44,8 @@ def escape_of(root: Path, path: Path) -> tuple[Path, Path] | None:
 
 def check_workdir(root: Path) -> None:
     """Exit 3 if any of the tool's directories under `root` leads out through a symlink."""
-    for relative in STATE_DIRS:
-        escape = escape_of(root, root / relative)
+    for own in Workdir(root).own_dirs():
+        escape = escape_of(root, own)
         if escape is None:
             continue
         link, target = escape

@@ -18,7 +18,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from hybridcore.packer.store.state_files import atomic_write_text
+from hybridcore.packer.store.state_files import atomic_write_text, read_json_cache
 
 __all__ = ["HclSyntaxError", "parse_hcl"]
 
@@ -92,10 +92,9 @@ def _hcl2_version() -> str:
 @functools.lru_cache(maxsize=256)
 def _parse(key: str, text: str) -> dict[str, Any]:
     stored = _cache_dir() / f"{key}.json"
-    with contextlib.suppress(OSError, ValueError):
-        cached = json.loads(stored.read_text(encoding="utf-8"))
-        if isinstance(cached, dict):
-            return cached
+    cached = read_json_cache(stored)
+    if cached:
+        return cached
     import hcl2  # imported here: python-hcl2 takes ~0.1 s to load its grammar
 
     doc = hcl2.loads(text)

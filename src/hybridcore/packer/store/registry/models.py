@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from hybridcore.packer.base.artifact_record import ArtifactRecord
+from hybridcore.packer.base.model import FrozenModel
 from hybridcore.packer.store.inputs_manifest import HashManifest
 
 __all__ = [
@@ -21,11 +22,7 @@ __all__ = [
 ]
 
 
-class _Model(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-
-class VersionImage(_Model):
+class VersionImage(FrozenModel):
     """One image of a version: where it lives and its ID there."""
 
     platform: str
@@ -34,7 +31,7 @@ class VersionImage(_Model):
     artifact_id: str | None
 
 
-class ParentLink(_Model):
+class ParentLink(FrozenModel):
     """A version this one was built from, found by an image ID in its inputs."""
 
     version_id: str
@@ -43,14 +40,14 @@ class ParentLink(_Model):
     image_id: str = Field(description="The parent's image ID the child's inputs contain")
 
 
-class Revocation(_Model):
+class Revocation(FrozenModel):
     at: str
     reason: str
     by: str | None
     via: str | None = Field(description="The ancestor whose cascading revocation reached it")
 
 
-class RegistryVersion(_Model):
+class RegistryVersion(FrozenModel):
     """One successful build of one build name."""
 
     version_id: str
@@ -78,7 +75,7 @@ class RegistryVersion(_Model):
         return f"{self.build}@{self.number}"
 
 
-class ChannelState(_Model):
+class ChannelState(FrozenModel):
     build: str
     channel: str
     revision: int = Field(description="Bumped by every assignment")
@@ -87,7 +84,7 @@ class ChannelState(_Model):
     version: RegistryVersion
 
 
-class ChannelEvent(_Model):
+class ChannelEvent(FrozenModel):
     build: str
     channel: str
     action: Literal["set", "rollback", "latest"]
@@ -98,7 +95,7 @@ class ChannelEvent(_Model):
     at: str
 
 
-class OutdatedChild(_Model):
+class OutdatedChild(FrozenModel):
     """A version built from a parent that was revoked or that its channels moved away from."""
 
     child_version_id: str
@@ -110,7 +107,7 @@ class OutdatedChild(_Model):
     reason: str
 
 
-class Attempt(_Model):
+class Attempt(FrozenModel):
     """One build a runner started: who, with which inputs, and how it ended."""
 
     build: str

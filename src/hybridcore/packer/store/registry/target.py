@@ -23,13 +23,13 @@ from sqlalchemy.exc import ArgumentError
 
 from hybridcore.packer.base.errors import HybridcoreError
 from hybridcore.packer.base.exit_class import ExitClass
+from hybridcore.packer.store.layout import Workdir
 
 __all__ = [
     "PASSWORD_ENV",
     "PASSWORD_FILE_ENV",
     "URL_ENV",
     "RegistryTarget",
-    "embedded_path",
     "resolve_target",
 ]
 
@@ -55,10 +55,6 @@ class RegistryTarget:
     def key(self) -> str:
         """Identifies the database (with its credentials) for engine reuse."""
         return self.url.render_as_string(hide_password=False)
-
-
-def embedded_path(workdir: Path) -> Path:
-    return workdir / "state" / "registry.db"
 
 
 def _bad_url(text: str, why: str) -> HybridcoreError:
@@ -119,7 +115,7 @@ def resolve_target(
     """The registry for this command. A password in `cli_url` is refused (exit 3)."""
     text = cli_url or environ.get(URL_ENV) or ""
     if not text:
-        path = embedded_path(workdir)
+        path = Workdir(workdir).registry_file
         url = URL.create("sqlite", database=str(path))
         return RegistryTarget(url=url, backend="sqlite", shown=str(path))
     url = _parse(text)
