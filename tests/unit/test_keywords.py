@@ -1,5 +1,5 @@
-"""commands/_keywords.py: drift, verify and the registry functions share their keyword
-arguments (a TypedDict each) and still refuse one they do not take."""
+"""base/keywords.py: the commands, drift, verify and the registry functions share their
+keyword arguments (a TypedDict each) and still refuse one they do not take."""
 
 from __future__ import annotations
 
@@ -26,3 +26,11 @@ def test_a_misspelt_keyword_is_a_type_error(tmp_path: Path, call: Callable[[Path
     with pytest.raises(TypeError, match="unexpected keyword argument"):
         call(tmp_path)
     assert list(tmp_path.iterdir()) == []  # refused before anything was opened
+
+
+@pytest.mark.parametrize("command", ["fmt", "validate", "build", "init"])
+def test_a_misspelt_setting_is_a_type_error_for_every_command(command: str) -> None:
+    with pytest.raises(
+        TypeError, match=rf"^{command}\(\) got unexpected keyword argument\(s\): wrkdir$"
+    ):
+        getattr(packer, command)(["."], wrkdir="/tmp/elsewhere")

@@ -11,6 +11,8 @@ from typing import TypedDict
 
 from typing_extensions import Unpack
 
+from hybridcore.packer.base.keywords import refuse_unknown
+
 __all__ = ["Settings", "SettingsArgs", "new_command_id"]
 
 
@@ -56,8 +58,11 @@ class Settings:
     plugin_dir: Path | None = None
 
     @classmethod
-    def of(cls, **args: Unpack[SettingsArgs]) -> Settings:
-        """Settings from the public API's keyword arguments (missing or None: defaults)."""
+    def of(cls, command: str, /, **args: Unpack[SettingsArgs]) -> Settings:
+        """Settings of `command` from the public API's keyword arguments (missing or None:
+        defaults); a keyword SettingsArgs does not declare is a TypeError, as for a
+        written-out signature."""
+        refuse_unknown(command, args, SettingsArgs)
         cwd, workdir = args.get("cwd"), args.get("workdir")
         base = Path(cwd) if cwd is not None else Path.cwd()
         return cls(

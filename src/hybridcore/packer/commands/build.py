@@ -223,7 +223,7 @@ def build(
     `labels`) in the registry at `registry` (default: $HYBRIDCORE_REGISTRY_URL, else
     <workdir>/state/registry.db).
     """
-    command = Command("build", Settings.of(**settings))
+    command = Command("build", Settings.of("build", **settings))
     command.env_allow = tuple(env_allow) if env_allow is not None else None
     environ = dict(os.environ)
     var_files = tuple(var_files)

@@ -55,7 +55,7 @@ def fmt(
     **settings: Unpack[SettingsArgs],
 ) -> Result:
     """``packer fmt`` over each target; `recursive` works on every Packer version."""
-    command = Command("fmt", Settings.of(**settings))
+    command = Command("fmt", Settings.of("fmt", **settings))
 
     def steps() -> None:
         paths = command_targets(command, targets)

@@ -64,7 +64,7 @@ def init(
 ) -> Result:
     """``packer init`` of each target into the shared plugin directory; with
     `plugin_mirror`, offline from that directory (the highest matching version)."""
-    command = Command("init", Settings.of(**settings))
+    command = Command("init", Settings.of("init", **settings))
 
     def steps() -> None:
         paths = command_targets(command, targets)

@@ -36,9 +36,9 @@ from typing_extensions import Unpack
 from hybridcore.packer.base.build_drift import BuildDrift
 from hybridcore.packer.base.errors import HybridcoreError
 from hybridcore.packer.base.exit_class import ExitClass
+from hybridcore.packer.base.keywords import refuse_unknown
 from hybridcore.packer.base.model import FrozenModel
 from hybridcore.packer.base.timestamps import rfc3339
-from hybridcore.packer.commands._keywords import refuse_unknown
 from hybridcore.packer.commands._registration import open_for
 from hybridcore.packer.commands._workdir import open_workdir
 from hybridcore.packer.commands.inputs_check import CheckArgs, CheckReport, current_inputs, report

@@ -21,9 +21,9 @@ from hybridcore.logs import register_redactor
 from hybridcore.packer.base.artifact_record import ArtifactRecord
 from hybridcore.packer.base.errors import HybridcoreError
 from hybridcore.packer.base.exit_class import ExitClass
+from hybridcore.packer.base.keywords import refuse_unknown
 from hybridcore.packer.base.model import FrozenModel
 from hybridcore.packer.base.timestamps import rfc3339
-from hybridcore.packer.commands._keywords import refuse_unknown
 from hybridcore.packer.store.artifact_records import ArtifactRegistry
 from hybridcore.packer.store.inputs_manifest import load_hash_manifest
 from hybridcore.packer.store.registry.models import (

@@ -38,7 +38,7 @@ def validate(
     `env_allow`: pass Packer only these of the caller's environment variables (plus
     what Packer needs and the secrets); None passes the whole environment.
     """
-    command = Command("validate", Settings.of(**settings))
+    command = Command("validate", Settings.of("validate", **settings))
     command.env_allow = tuple(env_allow) if env_allow is not None else None
     environ = dict(os.environ)
     var_files = tuple(var_files)
