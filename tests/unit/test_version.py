@@ -119,3 +119,14 @@ def test_version_probe_does_not_write_to_the_callers_packer_log(tmp_path: Path) 
 )
 def test_at_least(version: tuple[int, int, int], wanted: tuple[int, int], expected: bool) -> None:
     assert PackerBinary("/p", version).at_least(*wanted) is expected
+
+
+def test_a_relative_packer_path_stays_that_file_not_a_path_lookup(
+    fake_packer: Callable[..., FakePacker], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`--packer ./packer` once became "packer", so builds ran the packer on PATH."""
+    fake = fake_packer("1.8.0")
+    monkeypatch.chdir(fake.path.parent)
+    binary = locate_packer(f"./{fake.path.name}", env={"PATH": "/nonexistent"})
+    assert binary.path == str(fake.path)
+    assert Path(binary.path).is_absolute()

@@ -85,10 +85,11 @@ def locate_packer(
     resolved = shutil.which(wanted, path=environ.get("PATH"))
     if resolved is None:
         raise _not_found(repr(wanted))
+    resolved = str(Path(resolved).absolute())  # "./packer" must not become "packer" (PATH)
     identity = _identity(resolved)
     known = _cached_version(cache, identity)
     if known is not None:
-        return PackerBinary(path=str(Path(resolved)), version=known)
+        return PackerBinary(path=resolved, version=known)
     binary = _ask_version(resolved, environ)
     _remember(cache, identity, binary.version)
     return binary
@@ -114,4 +115,4 @@ def _ask_version(resolved: str, environ: Mapping[str, str]) -> PackerBinary:
     if proc.returncode != 0 or match is None:
         raise _not_found(f"{resolved} did not report a Packer version: {proc.stdout.strip()!r}")
     major, minor, patch = (int(part) for part in match.groups())
-    return PackerBinary(path=str(Path(resolved)), version=(major, minor, patch))
+    return PackerBinary(path=resolved, version=(major, minor, patch))
