@@ -206,3 +206,18 @@ def test_replacements_are_counted_per_rule(secret: str) -> None:
     scrubbed = Redactor([secret]).scrub(text, counts)
     assert secret not in scrubbed
     assert counts == Counter({"secret": 3, "aws_access_key_id": 1})
+
+
+def test_a_nul_byte_inside_a_secret_is_part_of_it_not_its_end() -> None:
+    """The matcher takes patterns as C strings; a NUL must not cut a form short."""
+    redactor = Redactor(["ab\x00cd"])
+    assert redactor.scrub("x ab\x00cd y") == f"x {PLACEHOLDER} y"
+    assert redactor.scrub("x ab y") == "x ab y"
+
+
+def test_scrub_bytes_returns_the_same_object_when_nothing_matches() -> None:
+    """Callers rely on identity to skip a decode when a block holds no secret."""
+    redactor = Redactor(["hunter2-secret"])
+    data = b"nothing to see here"
+    assert redactor.scrub_bytes(data) is data
+    assert redactor.scrub_bytes(b"pw=hunter2-secret.") == b"pw=" + PLACEHOLDER.encode() + b"."

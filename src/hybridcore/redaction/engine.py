@@ -2,18 +2,19 @@
 well-known credential shapes (see credential_shapes) even when unregistered.
 
 All forms of all secrets and the markers of the credential shapes are matched in
-one pass by one Aho-Corasick automaton (Rust's aho-corasick through
-`ahocorasick_rs`, a DFA), so the cost of scrubbing does not grow with the number
-of secrets. Overlapping matches are merged and each merged span becomes one
-placeholder, so a form is never left half scrubbed by another.
+one pass by one Hyperscan literal database (SIMD multi-literal matching, a few
+GB/s, with the GIL released while it scans), so the cost of scrubbing does not
+grow with the number of secrets. Overlapping matches are merged and each merged
+span becomes one placeholder, so a form is never left half scrubbed by another.
 """
 
 from __future__ import annotations
 
+import threading
 from collections import Counter
 from collections.abc import Iterable
 
-from ahocorasick_rs import BytesAhoCorasick, Implementation, MatchKind
+import hyperscan
 
 from hybridcore.redaction.credential_shapes import MARKERS, scrub_shapes
 from hybridcore.redaction.forms import secret_forms
@@ -44,6 +45,43 @@ def _merged(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
     return merged
 
 
+# Each byte of a pattern as a regular expression: letters and digits as they are, the
+# rest as \xHH. Hyperscan's pure-literal API would end a pattern at its first NUL byte.
+_AS_REGEX = [
+    bytes([byte]) if chr(byte).isascii() and chr(byte).isalnum() else b"\\x%02x" % byte
+    for byte in range(256)
+]
+
+
+class _Matcher:
+    """Every occurrence of every pattern in a text, overlapping ones included."""
+
+    def __init__(self, patterns: list[bytes]) -> None:
+        self._lengths = [len(pattern) for pattern in patterns]
+        self._database = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
+        self._database.compile(
+            expressions=[b"".join([_AS_REGEX[byte] for byte in p]) for p in patterns],
+            ids=list(range(len(patterns))),
+            elements=len(patterns),
+            flags=0,
+        )
+        self._local = threading.local()  # a scan needs scratch space of its own thread
+
+    def find(self, data: bytes) -> list[tuple[int, int, int]]:
+        """(pattern index, start, end) of each occurrence, in the order they end."""
+        scratch = getattr(self._local, "scratch", None)
+        if scratch is None:
+            scratch = self._local.scratch = hyperscan.Scratch(self._database)
+        hits: list[tuple[int, int, int]] = []
+        lengths = self._lengths
+
+        def found(pattern: int, _start: int, end: int, _flags: int, _context: object) -> None:
+            hits.append((pattern, end - lengths[pattern], end))
+
+        self._database.scan(data, match_event_handler=found, scratch=scratch)
+        return hits
+
+
 class Redactor:
     """Holds registered secret values and scrubs them from text."""
 
@@ -55,15 +93,11 @@ class Redactor:
         self._matcher = self._build()
         self.add(*secrets)
 
-    def _build(self) -> BytesAhoCorasick:
+    def _build(self) -> _Matcher:
         patterns = sorted(self._forms)
         self._count = len(patterns)
         self._shape_of = [name for name, _ in MARKERS]
-        patterns += [marker.encode("ascii") for _, marker in MARKERS]
-        # Standard match kind: the only one that reports overlapping matches
-        return BytesAhoCorasick(
-            patterns, matchkind=MatchKind.Standard, implementation=Implementation.DFA
-        )
+        return _Matcher(patterns + [marker.encode("ascii") for _, marker in MARKERS])
 
     def add(self, *secrets: str) -> None:
         """Register more secret values; empty values are ignored."""
@@ -92,9 +126,19 @@ class Redactor:
     def scrub(self, text: str, counts: Counter[str] | None = None) -> str:
         """`text` scrubbed; `counts` (if given) gets the replacements per rule."""
         data, errors = _encode(text)
-        hits = self._matcher.find_matches_as_indexes(data, overlapping=True)
+        scrubbed = self.scrub_bytes(data, counts, errors=errors)
+        return text if scrubbed is data else scrubbed.decode("utf-8", errors=errors)
+
+    def scrub_bytes(
+        self, data: bytes, counts: Counter[str] | None = None, *, errors: str = "surrogateescape"
+    ) -> bytes:
+        """`data` (UTF-8) scrubbed, or `data` itself when it holds nothing to scrub.
+
+        `errors`: how bytes that are not UTF-8 travel through the credential-shape
+        rules, which match text."""
+        hits = self._matcher.find(data)
         if not hits:
-            return text
+            return data
         spans: list[tuple[int, int]] = []
         shapes: set[str] = set()
         for pattern, start, end in hits:
@@ -111,13 +155,16 @@ class Redactor:
                 pieces += [data[last:start], _PLACEHOLDER_BYTES]
                 last = end
             pieces.append(data[last:])
-            text = b"".join(pieces).decode("utf-8", errors=errors)
-        return scrub_shapes(text, counts, found=shapes) if shapes else text
+            data = b"".join(pieces)
+        if not shapes:
+            return data
+        text = scrub_shapes(data.decode("utf-8", errors=errors), counts, found=shapes)
+        return text.encode("utf-8", errors=errors)
 
     def _spans(self, text: str) -> list[tuple[int, int]]:
         """Character spans of every form in `text`, overlapping ones included."""
         data, errors = _encode(text)
-        hits = self._matcher.find_matches_as_indexes(data, overlapping=True)
+        hits = self._matcher.find(data)
         spans = [(start, end) for pattern, start, end in hits if pattern < self._count]
         if len(data) == len(text):
             return spans
@@ -141,7 +188,4 @@ class Redactor:
     def contains_secret(self, text: str) -> bool:
         """Whether `text` holds a form of a registered secret (not a credential shape)."""
         data, _ = _encode(text)
-        return any(
-            pattern < self._count
-            for pattern, _, _ in self._matcher.find_matches_as_indexes(data, overlapping=True)
-        )
+        return any(pattern < self._count for pattern, _, _ in self._matcher.find(data))
