@@ -24,7 +24,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, BinaryIO, cast
 
 from hybridcore.redaction.engine import Redactor
 
@@ -32,6 +32,7 @@ __all__ = [
     "FILE_ONLY",
     "LOGGER_NAME",
     "ONCE",
+    "Output",
     "command_context",
     "get_logger",
     "init_logging",
@@ -86,6 +87,24 @@ def scrub(text: str) -> str:
     return text
 
 
+class Output:
+    """A record's message that arrives as UTF-8 bytes (a block of a child's output,
+    already scrubbed): the log file gets the bytes as they are; a sink that needs
+    text decodes them."""
+
+    __slots__ = ("data",)
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+
+    def __str__(self) -> str:
+        return self.data.decode("utf-8", errors="backslashreplace")
+
+
+def _utf8(text: str) -> bytes:
+    return text.encode("utf-8", errors="backslashreplace")
+
+
 def _timestamp(created: float) -> str:
     seconds = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(created))
     return f"{seconds}.{int(created % 1 * 1000):03d}Z"
@@ -125,14 +144,17 @@ def _not_file_only(record: logging.LogRecord) -> bool:
 class LineFormatter(logging.Formatter):
     """``[timestamp] LEVEL component command_id message``, once per message line.
 
-    The text is kept on the record, so the console and the file format it once.
+    The line is made once per record, as UTF-8 bytes, for the console and the file.
     """
 
     def format(self, record: logging.LogRecord) -> str:
+        return self.format_bytes(record).decode("utf-8", errors="backslashreplace")
+
+    def format_bytes(self, record: logging.LogRecord) -> bytes:
         attrs = record.__dict__
-        cached = attrs.get("_line_text")
+        cached = attrs.get("_line_bytes")
         if cached is not None:
-            return str(cached)
+            return bytes(cached)
         head = (
             f"[{_timestamp(record.created)}] {record.levelname} "
             f"{attrs['component']} {attrs['command_id']} "
@@ -140,9 +162,16 @@ class LineFormatter(logging.Formatter):
         prefix = getattr(record, "prefix", "")
         if prefix:
             head += f"{prefix} | "
-        text = head + record.getMessage().replace("\n", "\n" + head)
-        attrs["_line_text"] = text
-        return text
+        message = record.msg
+        body = (
+            message.data
+            if isinstance(message, Output) and not record.args
+            else _utf8(record.getMessage())
+        )
+        head_bytes = _utf8(head)
+        line = head_bytes + body.replace(b"\n", b"\n" + head_bytes)
+        attrs["_line_bytes"] = line
+        return line
 
 
 class JsonLinesFormatter(logging.Formatter):
@@ -190,6 +219,16 @@ class _ConsoleHandler(_ReportsFailureOnce, logging.StreamHandler):  # type: igno
     def describe(self) -> str:
         return "the console (stderr)"
 
+    def emit(self, record: logging.LogRecord) -> None:
+        stream = self.stream
+        if not isinstance(self.formatter, LineFormatter) or not isinstance(stream, _CurrentStderr):
+            super().emit(record)
+            return
+        try:
+            stream.write_bytes(self.formatter.format_bytes(record) + b"\n")
+        except Exception:
+            self.handleError(record)
+
 
 class _JsonLinesHandler(_ReportsFailureOnce, logging.FileHandler):
     def describe(self) -> str:
@@ -201,7 +240,7 @@ class _DigestingFileHandler(_ReportsFailureOnce, logging.FileHandler):
     name it without reading a file that may hold gigabytes of build output."""
 
     def __init__(self, path: Path) -> None:
-        super().__init__(path, encoding="utf-8")
+        super().__init__(path, mode="ab")
         self.path = path.absolute()
         self.sha256 = hashlib.sha256()
 
@@ -210,11 +249,15 @@ class _DigestingFileHandler(_ReportsFailureOnce, logging.FileHandler):
 
     def emit(self, record: logging.LogRecord) -> None:
         try:
-            text = self.format(record) + self.terminator
+            formatter = self.formatter
+            if isinstance(formatter, LineFormatter):
+                line = formatter.format_bytes(record) + b"\n"
+            else:
+                line = _utf8(self.format(record) + "\n")
             if self.stream is None:
                 self.stream = self._open()
-            self.stream.write(text)
-            self.sha256.update(text.encode("utf-8"))
+            cast(BinaryIO, self.stream).write(line)  # opened in binary mode ("ab")
+            self.sha256.update(line)
             self.flush()
         except Exception:
             self.handleError(record)
@@ -241,6 +284,17 @@ class _CurrentStderr:
 
     def write(self, text: str) -> int:
         return sys.stderr.write(text)
+
+    def write_bytes(self, data: bytes) -> None:
+        """`data` (UTF-8) written as it is when stderr is UTF-8 over a byte stream."""
+        stream = sys.stderr
+        buffer = getattr(stream, "buffer", None)
+        if buffer is None or str(getattr(stream, "encoding", "")).lower() not in ("utf-8", "utf8"):
+            stream.write(data.decode("utf-8", errors="backslashreplace"))
+        else:
+            stream.flush()  # what was written as text goes first
+            buffer.write(data)
+        stream.flush()
 
     def flush(self) -> None:
         sys.stderr.flush()

@@ -1,4 +1,4 @@
-"""Stream reading: whole lines, decoded and scrubbed, whatever the chunking of the bytes."""
+"""Stream reading: whole lines, scrubbed, valid UTF-8, whatever the chunking of the bytes."""
 
 from __future__ import annotations
 
@@ -40,7 +40,7 @@ def _pipe_blocks(data: bytes, redactor: Redactor, **kwargs: int) -> list[str]:
     writer = threading.Thread(target=write)
     writer.start()
     try:
-        return list(read_blocks(read_fd, redactor, **kwargs))
+        return [block.decode() for block in read_blocks(read_fd, redactor, **kwargs)]
     finally:
         writer.join()
         os.close(read_fd)
@@ -55,7 +55,7 @@ def _packet_blocks(pieces: list[bytes], redactor: Redactor, **kwargs: int) -> li
             if piece:
                 writer.send(piece)
         writer.shutdown(socket.SHUT_WR)
-        return list(read_blocks(reader.fileno(), redactor, **kwargs))
+        return [block.decode() for block in read_blocks(reader.fileno(), redactor, **kwargs)]
 
 
 def _cut(data: bytes, cuts: list[int]) -> list[bytes]:
@@ -111,11 +111,11 @@ def test_output_arrives_before_the_writer_closes() -> None:
     """A trickle is passed on line by line, not buffered until end-of-file."""
     read_fd, write_fd = os.pipe()
     try:
-        blocks: Iterator[str] = read_blocks(read_fd, Redactor())
+        blocks: Iterator[bytes] = read_blocks(read_fd, Redactor())
         os.write(write_fd, b"first line\n")
-        assert next(blocks) == "first line"
+        assert next(blocks) == b"first line"
         os.write(write_fd, b"second line\n")
-        assert next(blocks) == "second line"
+        assert next(blocks) == b"second line"
     finally:
         os.close(write_fd)
         assert list(blocks) == []
@@ -293,17 +293,17 @@ def test_render_machine_readable_shows_ui_text_and_drops_data_lines() -> None:
             "1700000000,,ui,error,Build 'null.a' errored:\\nline two",
         ]
     )
-    assert render_machine_readable(block) == (
-        "==> null.a: Running, please wait\nBuild 'null.a' errored:\nline two"
+    assert render_machine_readable(block.encode()) == (
+        b"==> null.a: Running, please wait\nBuild 'null.a' errored:\nline two"
     )
 
 
 def test_render_machine_readable_leaves_plain_text_alone() -> None:
-    assert render_machine_readable("plain text without commas") == "plain text without commas"
+    assert render_machine_readable(b"plain text without commas") == b"plain text without commas"
 
 
 def test_render_machine_readable_of_only_data_lines_is_empty() -> None:
-    assert render_machine_readable("1,null.a,artifact-count,1\n1,null.a,artifact,0,end") == ""
+    assert render_machine_readable(b"1,null.a,artifact-count,1\n1,null.a,artifact,0,end") == b""
 
 
 # --- Tail --------------------------------------------------------------------------------
@@ -311,7 +311,7 @@ def test_render_machine_readable_of_only_data_lines_is_empty() -> None:
 
 def test_tail_keeps_everything_that_fits() -> None:
     tail = Tail(100)
-    for block in ("one", "two\nthree"):
+    for block in (b"one", b"two\nthree"):
         tail.add(block)
     assert tail.text() == "one\ntwo\nthree\n"
     assert not tail.truncated
@@ -324,7 +324,7 @@ def test_tail_of_nothing_is_empty() -> None:
 def test_tail_drops_the_oldest_blocks_and_says_so() -> None:
     tail = Tail(20)
     for index in range(10):
-        tail.add(f"line-{index}")
+        tail.add(f"line-{index}".encode())
     text = tail.text()
     assert tail.truncated
     assert text.endswith("line-9\n")
@@ -334,7 +334,7 @@ def test_tail_drops_the_oldest_blocks_and_says_so() -> None:
 
 def test_tail_cuts_a_huge_single_block_to_the_limit() -> None:
     tail = Tail(10)
-    tail.add("a" * 100 + "END")
+    tail.add(b"a" * 100 + b"END")
     text = tail.text()
     assert tail.truncated
     assert text.endswith("END\n")
@@ -346,7 +346,7 @@ def test_tail_cuts_a_huge_single_block_to_the_limit() -> None:
 def test_tail_is_a_suffix_of_the_stream_within_the_limit(blocks: list[str], limit: int) -> None:
     tail = Tail(limit)
     for block in blocks:
-        tail.add(block)
+        tail.add(block.encode())
     joined = "\n".join(blocks)
     assume(joined)
     full = joined + "\n"
@@ -363,7 +363,7 @@ def test_tail_is_a_suffix_of_the_stream_within_the_limit(blocks: list[str], limi
 def test_tail_always_ends_with_the_latest_output(limit: int) -> None:
     tail = Tail(limit)
     for index in range(50):
-        tail.add(f"{index}")
+        tail.add(f"{index}".encode())
     assert tail.text().endswith("49\n")
 
 
@@ -399,18 +399,24 @@ def _render_by_regex_only(block: str) -> str:
 @given(st.lists(_MR_LINE, min_size=1, max_size=40))
 def test_machine_readable_rendering_matches_the_line_by_line_reference(lines: list[str]) -> None:
     block = "\n".join(lines)
-    assert render_machine_readable(block) == _render_by_regex_only(block)
+    assert render_machine_readable(block.encode()).decode() == _render_by_regex_only(block)
 
 
 @settings(deadline=None, max_examples=300)
 @given(st.lists(_MR_LINE, min_size=1, max_size=40))
 def test_a_block_called_plain_holds_no_error_or_data_line(lines: list[str]) -> None:
     block = "\n".join(lines)
-    _, plain = render_with_kind(block)
+    _, plain = render_with_kind(block.encode())
     if plain:
         assert all(line.split(",")[2:4] in (["ui", "say"], ["ui", "message"]) for line in lines)
 
 
 def test_unescape_ui_restores_line_breaks_and_commas() -> None:
-    assert unescape_ui("a%!(PACKER_COMMA) b\\n\\nc") == "a, b\n\nc"
-    assert unescape_ui("plain text") == "plain text"
+    assert unescape_ui(b"a%!(PACKER_COMMA) b\\n\\nc") == b"a, b\n\nc"
+    assert unescape_ui(b"plain text") == b"plain text"
+
+
+def test_tail_cut_inside_a_character_starts_at_the_next_whole_one() -> None:
+    tail = Tail(5)
+    tail.add("ab€€".encode())  # 8 bytes; the last 5 start inside the first euro sign
+    assert tail.text() == "€\n"

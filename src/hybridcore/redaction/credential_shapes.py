@@ -100,12 +100,13 @@ def find_shapes(text: str) -> list[str]:
     return [shape.name for shape in SHAPES if shape.pattern.search(text)]
 
 
-_BEGIN = re.compile(r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----")
-_END = re.compile(r"-----END [A-Z0-9 ]*PRIVATE KEY-----")
+_BEGIN = re.compile(rb"-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----")
+_END = re.compile(rb"-----END [A-Z0-9 ]*PRIVATE KEY-----")
+_PLACEHOLDER_BYTES = SHAPE_PLACEHOLDER.encode("ascii")
 
 
 class PemTracker:
-    """Follows private key blocks across the reads of one stream.
+    """Follows private key blocks across the reads of one stream (UTF-8 bytes).
 
     `scrub_shapes` scrubs a key block from its BEGIN line to the end of the text
     it is given; when the END line only arrives in a later read, this tracker
@@ -115,19 +116,19 @@ class PemTracker:
     def __init__(self) -> None:
         self.inside = False
 
-    def cut(self, text: str, counts: Counter[str] | None = None) -> str:
-        """`text` with the continuation of an open key block replaced; call it on each
+    def cut(self, data: bytes, counts: Counter[str] | None = None) -> bytes:
+        """`data` with the continuation of an open key block replaced; call it on each
         read, in order, before scrubbing."""
         if self.inside:
-            end = _END.search(text) if "Y" in text else None
+            end = _END.search(data)
             if end is None:
-                return SHAPE_PLACEHOLDER
-            text = SHAPE_PLACEHOLDER + text[end.end() :]
+                return _PLACEHOLDER_BYTES
+            data = _PLACEHOLDER_BYTES + data[end.end() :]
             self.inside = False
             if counts is not None:
                 counts["private_key"] += 1
-        if "Y" in text and "PRIVATE KEY-----" in text:
-            begins = [m.end() for m in _BEGIN.finditer(text)]
-            ends = [m.end() for m in _END.finditer(text)]
+        if b"PRIVATE KEY-----" in data:
+            begins = [m.end() for m in _BEGIN.finditer(data)]
+            ends = [m.end() for m in _END.finditer(data)]
             self.inside = bool(begins) and (not ends or begins[-1] > ends[-1])
-        return text
+        return data

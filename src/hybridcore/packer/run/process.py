@@ -30,7 +30,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO
 
-from hybridcore.logs import get_logger
+from hybridcore.logs import Output, get_logger
 from hybridcore.packer.run.descendants import (
     RUN_TOKEN_ENV,
     new_run_token,
@@ -46,9 +46,9 @@ TAIL_CHARS = 256 * 1024
 ERROR_TAIL_CHARS = 64 * 1024
 _JOIN_TIMEOUT_S = 10.0
 
-_MR_ERROR = re.compile(r"^\d+,[^,\n]*,ui,error,(.*)$", re.MULTILINE)
+_MR_ERROR = re.compile(rb"^[0-9]+,[^,\n]*,ui,error,(.*)$", re.MULTILINE)
 # Packer escapes commas in the data fields, not in the target: a build named `semi,comma`
-_MR_ARTIFACT = re.compile(r"^\d+,(.*?),artifact,(\d+,.*)$", re.MULTILINE)
+_MR_ARTIFACT = re.compile(rb"^[0-9]+,(.*?),artifact,([0-9]+,.*)$", re.MULTILINE)
 
 log = get_logger("packer")
 
@@ -111,10 +111,10 @@ class _Pump(threading.Thread):
         keys = PemTracker()
         try:
             for raw in read_raw_blocks(self._stream.fileno(), self._redactor):
-                block = self._redactor.scrub(keys.cut(raw, self.counts), self.counts)
+                block = self._redactor.scrub_bytes(keys.cut(raw, self.counts), self.counts)
                 self.tail.add(block)
                 shown = block
-                if self._machine_readable and "," in block:
+                if self._machine_readable and b"," in block:
                     shown, plain = render_with_kind(block)
                     if not plain:
                         self._pick(block, raw)
@@ -123,19 +123,21 @@ class _Pump(threading.Thread):
         finally:
             self._stream.close()
 
-    def _record(self, message: str) -> logging.LogRecord:
+    def _record(self, message: bytes) -> logging.LogRecord:
         """A record made directly: `Logger.log` would walk the stack to find the
         caller for every block, which is most of the cost of a trickle of output."""
-        record = logging.LogRecord(log.name, self._level, __file__, 0, message, None, None)
+        record = logging.LogRecord(log.name, self._level, __file__, 0, Output(message), None, None)
         record.__dict__.update(self._extra)
         return record
 
-    def _pick(self, block: str, raw: str) -> None:
-        if ",ui,error," in block:
+    def _pick(self, block: bytes, raw: bytes) -> None:
+        if b",ui,error," in block:
             # decoded, so the evidence is one line as Packer printed it, not "...\\n\\n..."
-            self.errors.add(unescape_ui("\n".join(_MR_ERROR.findall(block))))
-        if ",artifact," in raw:  # unscrubbed, so build names stay whole: scrubbed as data later
-            self.artifacts += _MR_ARTIFACT.findall(raw)
+            self.errors.add(unescape_ui(b"\n".join(_MR_ERROR.findall(block))))
+        if b",artifact," in raw:  # unscrubbed, so build names stay whole: scrubbed as data later
+            self.artifacts += [
+                (target.decode(), fields.decode()) for target, fields in _MR_ARTIFACT.findall(raw)
+            ]
 
 
 class Stopper:

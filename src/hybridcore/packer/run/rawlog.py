@@ -57,11 +57,11 @@ class RawLogPipe:
     def _copy(self, reader: int) -> None:
         try:
             fd = os.open(self.destination, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-            with os.fdopen(fd, "w", encoding="utf-8", errors="backslashreplace") as out:
+            with os.fdopen(fd, "wb") as out:
                 for block in read_blocks(reader, self._redactor, counts=self.counts):
-                    text = block + "\n"
-                    out.write(text)
-                    self.sha256.update(text.encode("utf-8", errors="backslashreplace"))
+                    line = block + b"\n"
+                    out.write(line)
+                    self.sha256.update(line)
         except OSError as exc:
             self.error = f"{self.destination}: {exc.strerror}"
             self.disk_full = is_disk_full(exc)

@@ -1,10 +1,12 @@
-"""Read a child's output as it comes: whole lines, decoded, scrubbed.
+"""Read a child's output as it comes: whole lines, scrubbed, as UTF-8 bytes.
 
 Output is read in chunks (one ``os.read`` per pipe-full), cut at the last
 newline and scrubbed as one block, so a flood costs one pass per chunk while a
-trickle still arrives line by line. A line longer than `max_line` bytes is
-passed on in pieces; the last ``longest secret - 1`` characters of each piece
-are held back so a secret split across two reads is still scrubbed.
+trickle still arrives line by line. Blocks stay bytes from the pipe to the log
+file: a flood is never decoded and encoded again. Bytes that are not UTF-8 are
+shown as ``\\xNN``, so every block is valid UTF-8. A line longer than `max_line`
+bytes is passed on in pieces; the last ``longest secret - 1`` characters of each
+piece are held back so a secret split across two reads is still scrubbed.
 """
 
 from __future__ import annotations
@@ -32,15 +34,22 @@ MAX_LINE = 1 << 20
 # Anchored on a literal newline rather than `^` with MULTILINE: the regex engine then
 # jumps from newline to newline instead of trying a match at every character.
 # ASCII classes ([0-9], [a-z]) rather than \d and \w: a third faster on long blocks.
-_MR_LINE_START = re.compile(r"[0-9]+,[^,\n]*,[a-z-]+,")
-_MR_UI_START = re.compile(r"[0-9]+,[^,\n]*,ui,[a-z]+,")
-_MR_UI_PREFIX = re.compile(r"\n[0-9]+,[^,\n]*,ui,[a-z]+,")
-_MR_DATA_LINE = re.compile(r"\n[0-9]+,[^,\n]*,(?!ui,)[a-z-]+,[^\n]*")
-_MR_COMMA = "%!(PACKER_COMMA)"
+_MR_LINE_START = re.compile(rb"[0-9]+,[^,\n]*,[a-z-]+,")
+_MR_UI_START = re.compile(rb"[0-9]+,[^,\n]*,ui,[a-z]+,")
+_MR_UI_PREFIX = re.compile(rb"\n[0-9]+,[^,\n]*,ui,[a-z]+,")
+_MR_DATA_LINE = re.compile(rb"\n[0-9]+,[^,\n]*,(?!ui,)[a-z-]+,[^\n]*")
+_MR_COMMA = b"%!(PACKER_COMMA)"
 
 
-def _decode(data: bytes) -> str:
-    return data.decode("utf-8", errors="backslashreplace")
+def _utf8(data: bytes) -> bytes:
+    """`data`, with each byte that is not part of UTF-8 text shown as ``\\xNN``."""
+    if data.isascii():
+        return data
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return data.decode("utf-8", errors="backslashreplace").encode("utf-8")
+    return data
 
 
 def read_blocks(
@@ -50,19 +59,19 @@ def read_blocks(
     max_line: int = MAX_LINE,
     chunk: int = CHUNK,
     counts: Counter[str] | None = None,
-) -> Iterator[str]:
+) -> Iterator[bytes]:
     """Yield scrubbed blocks of complete lines read from `fd` until EOF.
 
     Each block is one or more lines joined by newlines, without the final newline.
     """
     keys = PemTracker()
     for block in read_raw_blocks(fd, redactor, max_line=max_line, chunk=chunk):
-        yield redactor.scrub(keys.cut(block, counts), counts)
+        yield redactor.scrub_bytes(keys.cut(block, counts), counts)
 
 
 def read_raw_blocks(
     fd: int, redactor: Redactor, *, max_line: int = MAX_LINE, chunk: int = CHUNK
-) -> Iterator[str]:
+) -> Iterator[bytes]:
     """Like `read_blocks`, but not scrubbed: for a caller that scrubs each block itself
     and must parse the unscrubbed text (a secret may equal a build name). The blocks
     are cut where no form of a secret is cut in two."""
@@ -83,9 +92,9 @@ def read_raw_blocks(
         complete = b"".join([*pending, data[:cut]])
         pending = [data[cut + 1 :]] if cut + 1 < len(data) else []
         pending_size = len(pending[0]) if pending else 0
-        yield _decode(complete)
+        yield _utf8(complete)
     if pending:
-        yield _decode(b"".join(pending))
+        yield _utf8(b"".join(pending))
 
 
 def _utf8_complete_end(data: bytes) -> int:
@@ -99,7 +108,7 @@ def _utf8_complete_end(data: bytes) -> int:
     return len(data)
 
 
-def _split_long_line(pending: list[bytes], redactor: Redactor) -> Iterator[str]:
+def _split_long_line(pending: list[bytes], redactor: Redactor) -> Iterator[bytes]:
     """Pass on most of an over-long line, never cutting a character or a secret in two.
 
     The last ``longest secret - 1`` characters are held back (further back if a secret
@@ -115,15 +124,15 @@ def _split_long_line(pending: list[bytes], redactor: Redactor) -> Iterator[str]:
     if rest:
         pending.append(rest)
     if split:
-        yield _decode(text[:split].encode("utf-8", errors="surrogateescape"))
+        yield _utf8(text[:split].encode("utf-8", errors="surrogateescape"))
 
 
-def _strip_runs_of_prefixes(text: str, runs: int = 4) -> tuple[str, bool] | None:
+def _strip_runs_of_prefixes(text: bytes, runs: int = 4) -> tuple[bytes, bool] | None:
     """Strip UI prefixes from `text` ("\\n" + block) when its lines come in at most
     `runs` runs sharing one prefix (same second, build and type), as a flood of
-    output does; None otherwise. Plain string operations: several times faster
+    output does; None otherwise. Plain bytes operations: several times faster
     than a regex substitution over the same text."""
-    pieces: list[str] = []
+    pieces: list[bytes] = []
     plain = True
     while text:
         if len(pieces) == runs:
@@ -131,59 +140,61 @@ def _strip_runs_of_prefixes(text: str, runs: int = 4) -> tuple[str, bool] | None
         first = _MR_UI_START.match(text, 1)
         if first is None:
             return None
-        prefix = "\n" + first.group(0)
-        plain = plain and prefix.endswith((",ui,say,", ",ui,message,"))
-        end = text.find("\n", text.rfind(prefix) + 1)
+        prefix = b"\n" + first.group(0)
+        plain = plain and prefix.endswith((b",ui,say,", b",ui,message,"))
+        end = text.find(b"\n", text.rfind(prefix) + 1)
         end = len(text) if end < 0 else end
         run = text[:end]
-        if run.count("\n") != run.count(prefix):
+        stripped = run.replace(prefix, b"\n")
+        # every line of the run had the prefix: each replacement shortened it by the same
+        if len(run) - len(stripped) != run.count(b"\n") * (len(prefix) - 1):
             return None
-        pieces.append(run.replace(prefix, "\n"))
+        pieces.append(stripped)
         text = text[end:]
-    return "".join(pieces), plain
+    return b"".join(pieces), plain
 
 
-def render_machine_readable(block: str) -> str:
+def render_machine_readable(block: bytes) -> bytes:
     """Packer's `-machine-readable` output as a person would see it: UI lines as
     text, data lines (artifact, version, ...) left out."""
     return render_with_kind(block)[0]
 
 
-def render_with_kind(block: str) -> tuple[str, bool]:
+def render_with_kind(block: bytes) -> tuple[bytes, bool]:
     """The rendered text, and whether the block held only `ui,say`/`ui,message`
     lines (so no error and no artifact line: nothing to pick out of it)."""
     if not _MR_LINE_START.match(block):
         return block, True
-    stripped = _strip_runs_of_prefixes("\n" + block)
+    stripped = _strip_runs_of_prefixes(b"\n" + block)
     plain = stripped is not None and stripped[1]
     if stripped is not None:
         text = stripped[0]
     else:
-        text = "\n" + block
-        if block.count(",ui,") <= block.count("\n"):  # not only UI lines
-            text = _MR_DATA_LINE.sub("", text)
-        text = _MR_UI_PREFIX.sub("\n", text)
-    return unescape_ui(text[1:].rstrip("\n")), plain
+        text = b"\n" + block
+        if block.count(b",ui,") <= block.count(b"\n"):  # not only UI lines
+            text = _MR_DATA_LINE.sub(b"", text)
+        text = _MR_UI_PREFIX.sub(b"\n", text)
+    return unescape_ui(text[1:].rstrip(b"\n")), plain
 
 
-def unescape_ui(text: str) -> str:
+def unescape_ui(text: bytes) -> bytes:
     """A `-machine-readable` UI message as Packer shows it: its escaped commas and
     line breaks (``%!(PACKER_COMMA)``, ``\\n``) restored."""
     if _MR_COMMA in text:
-        text = text.replace(_MR_COMMA, ",")
-    return text.replace("\\n", "\n") if "\\n" in text else text
+        text = text.replace(_MR_COMMA, b",")
+    return text.replace(b"\\n", b"\n") if b"\\n" in text else text
 
 
 class Tail:
-    """The last `limit` characters of a stream, kept in blocks."""
+    """The last `limit` bytes of a stream, kept in blocks, read back as text."""
 
     def __init__(self, limit: int) -> None:
         self.limit = limit
         self.truncated = False
-        self._blocks: deque[str] = deque()
+        self._blocks: deque[bytes] = deque()
         self._size = 0
 
-    def add(self, block: str) -> None:
+    def add(self, block: bytes) -> None:
         self._blocks.append(block)
         self._size += len(block) + 1
         while self._size > self.limit and len(self._blocks) > 1:
@@ -191,11 +202,13 @@ class Tail:
             self.truncated = True
 
     def text(self) -> str:
-        joined = "\n".join(self._blocks)
+        joined = b"\n".join(self._blocks)
         if len(joined) > self.limit:
             self.truncated = True
             joined = joined[-self.limit :]
-            newline = joined.find("\n")
+            newline = joined.find(b"\n")
             if 0 <= newline < len(joined) - 1:
                 joined = joined[newline + 1 :]
-        return joined + "\n" if joined else ""
+            else:  # no whole line left: start at a whole character
+                joined = joined.lstrip(bytes(range(0x80, 0xC0)))
+        return joined.decode("utf-8", errors="backslashreplace") + "\n" if joined else ""
