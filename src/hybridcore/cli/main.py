@@ -8,6 +8,7 @@ Heavy modules are imported inside the command functions so that
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import os
 import sys
@@ -693,12 +694,15 @@ _COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
 
 def _packer_command(args: argparse.Namespace) -> int:
     from hybridcore.cli import ci_reports
-    from hybridcore.cli.junit import write_junit
 
     result = _run(args)
     ci_reports.publish(result)  # first: it closes GitLab's last section above the summary
     _report(result, args.json)
-    return write_junit(getattr(args, "junit", None), result)
+    if getattr(args, "junit", None) is None:
+        return result.exit_code
+    from hybridcore.cli.junit import write_junit
+
+    return write_junit(args.junit, result)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -719,8 +723,17 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def entry() -> None:
     """The console script: the tool's own process adopts what its builds detach (a child
-    subreaper), which `main`, also called in-process by tests and tools, leaves alone."""
+    subreaper), which `main`, also called in-process by tests and tools, leaves alone.
+
+    The objects made while the package loads, and those alive when the command ends,
+    live until the process exits: the garbage collector is kept off them (``gc.freeze``)
+    instead of walking them again and again (0.1-0.15 s of every command)."""
+    gc.disable()
     from hybridcore.packer.run.descendants import become_subreaper
 
+    gc.freeze()
+    gc.enable()
     become_subreaper()
-    sys.exit(main())
+    code = main()
+    gc.freeze()
+    sys.exit(code)

@@ -11,6 +11,8 @@ piece are held back so a secret split across two reads is still scrubbed.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import os
 import re
 from collections import Counter, deque
@@ -28,7 +30,7 @@ __all__ = [
     "unescape_ui",
 ]
 
-CHUNK = 1 << 16
+CHUNK = 1 << 18
 MAX_LINE = 1 << 20
 
 # Anchored on a literal newline rather than `^` with MULTILINE: the regex engine then
@@ -75,6 +77,8 @@ def read_raw_blocks(
     """Like `read_blocks`, but not scrubbed: for a caller that scrubs each block itself
     and must parse the unscrubbed text (a secret may equal a build name). The blocks
     are cut where no form of a secret is cut in two."""
+    with contextlib.suppress(OSError):  # a pipe holds 64 KiB unless asked: one read, one chunk
+        fcntl.fcntl(fd, fcntl.F_SETPIPE_SZ, chunk)
     pending: list[bytes] = []
     pending_size = 0
     while True:
