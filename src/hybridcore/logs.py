@@ -19,7 +19,9 @@ import contextvars
 import hashlib
 import json
 import logging
+import queue
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -237,12 +239,20 @@ class _JsonLinesHandler(_ReportsFailureOnce, logging.FileHandler):
 
 class _DigestingFileHandler(_ReportsFailureOnce, logging.FileHandler):
     """A log file that keeps the sha256 of what it wrote, so the scrub manifest can
-    name it without reading a file that may hold gigabytes of build output."""
+    name it without reading a file that may hold gigabytes of build output.
+
+    Build output (`Output` records) is written and hashed by a thread of its own,
+    which releases the GIL for both, so a flood is hashed while the next block is
+    scrubbed. Any other record first waits for what is queued: the file keeps the
+    order in which records were logged, and once a record is logged everything
+    before it is on disk."""
 
     def __init__(self, path: Path) -> None:
         super().__init__(path, mode="ab")
         self.path = path.absolute()
         self.sha256 = hashlib.sha256()
+        self._queue: queue.Queue[bytes | None] = queue.Queue(maxsize=16)
+        self._writer: threading.Thread | None = None
 
     def describe(self) -> str:
         return f"the log file {self.path}"
@@ -254,13 +264,47 @@ class _DigestingFileHandler(_ReportsFailureOnce, logging.FileHandler):
                 line = formatter.format_bytes(record) + b"\n"
             else:
                 line = _utf8(self.format(record) + "\n")
-            if self.stream is None:
-                self.stream = self._open()
-            cast(BinaryIO, self.stream).write(line)  # opened in binary mode ("ab")
-            self.sha256.update(line)
-            self.flush()
+            if isinstance(record.msg, Output):
+                if self._writer is None:
+                    self._writer = threading.Thread(
+                        target=self._write_queued, name="log-file", daemon=True
+                    )
+                    self._writer.start()
+                self._queue.put(line)
+            else:
+                self._queue.join()
+                self._write(line)
         except Exception:
             self.handleError(record)
+
+    def _write_queued(self) -> None:
+        while (line := self._queue.get()) is not None:
+            try:
+                if not self.failed:
+                    self._write(line)
+            except Exception:
+                self.handleError(logging.makeLogRecord({}))
+            finally:
+                self._queue.task_done()
+        self._queue.task_done()
+
+    def _write(self, line: bytes) -> None:
+        if self.stream is None:
+            self.stream = self._open()
+        cast(BinaryIO, self.stream).write(line)  # opened in binary mode ("ab")
+        self.sha256.update(line)
+        self.stream.flush()
+
+    def flush(self) -> None:
+        self._queue.join()
+        super().flush()
+
+    def close(self) -> None:
+        if self._writer is not None:
+            self._queue.put(None)
+            self._writer.join()
+            self._writer = None
+        super().close()
 
 
 def sink_errors() -> list[str]:
@@ -271,11 +315,10 @@ def sink_errors() -> list[str]:
 def written_digests() -> dict[Path, str]:
     """sha256 of each log file written by `init_logging`, as it stands now."""
     logger = logging.getLogger(LOGGER_NAME)
-    return {
-        handler.path: handler.sha256.hexdigest()
-        for handler in logger.handlers
-        if isinstance(handler, _DigestingFileHandler)
-    }
+    files = [h for h in logger.handlers if isinstance(h, _DigestingFileHandler)]
+    for handler in files:
+        handler.flush()  # what is queued counts
+    return {handler.path: handler.sha256.hexdigest() for handler in files}
 
 
 class _CurrentStderr:

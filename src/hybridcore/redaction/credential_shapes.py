@@ -111,24 +111,26 @@ class PemTracker:
     `scrub_shapes` scrubs a key block from its BEGIN line to the end of the text
     it is given; when the END line only arrives in a later read, this tracker
     replaces everything up to that END line (the rest of the key) as well.
+    `Redactor.scrub_bytes(..., keys=tracker)` calls it for each read, in order.
     """
 
     def __init__(self) -> None:
         self.inside = False
 
-    def cut(self, data: bytes, counts: Counter[str] | None = None) -> bytes:
-        """`data` with the continuation of an open key block replaced; call it on each
-        read, in order, before scrubbing."""
-        if self.inside:
-            end = _END.search(data)
-            if end is None:
-                return _PLACEHOLDER_BYTES
-            data = _PLACEHOLDER_BYTES + data[end.end() :]
-            self.inside = False
-            if counts is not None:
-                counts["private_key"] += 1
-        if b"PRIVATE KEY-----" in data:
-            begins = [m.end() for m in _BEGIN.finditer(data)]
-            ends = [m.end() for m in _END.finditer(data)]
-            self.inside = bool(begins) and (not ends or begins[-1] > ends[-1])
-        return data
+    def close(self, data: bytes, counts: Counter[str] | None = None) -> bytes:
+        """`data` with the rest of a key block opened by an earlier read replaced."""
+        if not self.inside:
+            return data
+        end = _END.search(data)
+        if end is None:
+            return _PLACEHOLDER_BYTES
+        self.inside = False
+        if counts is not None:
+            counts["private_key"] += 1
+        return _PLACEHOLDER_BYTES + data[end.end() :]
+
+    def follow(self, data: bytes) -> None:
+        """Note whether `data`, a read that holds a key marker, ends inside a key block."""
+        begins = [m.end() for m in _BEGIN.finditer(data)]
+        ends = [m.end() for m in _END.finditer(data)]
+        self.inside = bool(begins) and (not ends or begins[-1] > ends[-1])

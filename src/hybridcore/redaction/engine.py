@@ -16,7 +16,7 @@ from collections.abc import Iterable
 
 import hyperscan
 
-from hybridcore.redaction.credential_shapes import MARKERS, scrub_shapes
+from hybridcore.redaction.credential_shapes import MARKERS, PemTracker, scrub_shapes
 from hybridcore.redaction.forms import secret_forms
 
 __all__ = ["PLACEHOLDER", "Redactor", "secret_forms"]
@@ -130,12 +130,21 @@ class Redactor:
         return text if scrubbed is data else scrubbed.decode("utf-8", errors=errors)
 
     def scrub_bytes(
-        self, data: bytes, counts: Counter[str] | None = None, *, errors: str = "surrogateescape"
+        self,
+        data: bytes,
+        counts: Counter[str] | None = None,
+        *,
+        keys: PemTracker | None = None,
+        errors: str = "surrogateescape",
     ) -> bytes:
         """`data` (UTF-8) scrubbed, or `data` itself when it holds nothing to scrub.
 
-        `errors`: how bytes that are not UTF-8 travel through the credential-shape
-        rules, which match text."""
+        `keys`: for one read of a stream, the private key blocks it follows across
+        reads (`PemTracker`), told of key markers by the same pass. `errors`: how
+        bytes that are not UTF-8 travel through the credential-shape rules, which
+        match text."""
+        if keys is not None:
+            data = keys.close(data, counts)
         hits = self._matcher.find(data)
         if not hits:
             return data
@@ -146,6 +155,8 @@ class Redactor:
                 spans.append((start, end))
             else:
                 shapes.add(self._shape_of[pattern - self._count])
+        if keys is not None and "private_key" in shapes:
+            keys.follow(data)
         if spans:
             merged = _merged(spans)
             if counts is not None:

@@ -111,7 +111,7 @@ class _Pump(threading.Thread):
         keys = PemTracker()
         try:
             for raw in read_raw_blocks(self._stream.fileno(), self._redactor):
-                block = self._redactor.scrub_bytes(keys.cut(raw, self.counts), self.counts)
+                block = self._redactor.scrub_bytes(raw, self.counts, keys=keys)
                 self.tail.add(block)
                 shown = block
                 if self._machine_readable and b"," in block:

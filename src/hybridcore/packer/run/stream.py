@@ -68,7 +68,7 @@ def read_blocks(
     """
     keys = PemTracker()
     for block in read_raw_blocks(fd, redactor, max_line=max_line, chunk=chunk):
-        yield redactor.scrub_bytes(keys.cut(block, counts), counts)
+        yield redactor.scrub_bytes(block, counts, keys=keys)
 
 
 def read_raw_blocks(
