@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import calendar
+import hashlib
 import io
 import json
 import logging
@@ -250,3 +251,39 @@ def test_record_traceback_without_logging_writes_the_fallback_file(tmp_path: Pat
     assert "internal error: RuntimeError: failed with" in lines[0]
     assert any("Traceback (most recent call last)" in line for line in lines)
     assert "tb-secret-2" not in path.read_text()
+
+
+def test_build_output_and_other_records_reach_the_file_in_order_with_its_digest(
+    sinks: Sinks,
+) -> None:
+    """Output blocks are written by the file's own thread; a later ordinary record waits
+    for them, and the digest is of exactly the bytes on disk."""
+    log = get_logger("packer")
+    for index in range(200):
+        record = logging.LogRecord(
+            log.name,
+            logging.INFO,
+            __file__,
+            0,
+            logs.Output(f"block {index}\nné".encode()),
+            None,
+            None,
+        )
+        record.__dict__.update({"prefix": "null.a", "redacted": True})
+        log.handle(record)
+        if index % 50 == 0:
+            log.info("marker %d", index)
+    log.info("the end")
+    messages = [
+        line.split(" | ", 1)[1] if " | " in line else line.split(" ", 4)[4]
+        for line in sinks.file_lines()
+    ]
+    expected = []
+    for index in range(200):
+        expected += [f"block {index}", "né"]
+        if index % 50 == 0:
+            expected.append(f"marker {index}")
+    assert messages == [*expected, "the end"]
+    assert sinks.console.getvalue().count("block ") == 200
+    (digest,) = logs.written_digests().values()
+    assert digest == hashlib.sha256(sinks.file.read_bytes()).hexdigest()
