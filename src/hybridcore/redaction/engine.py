@@ -10,6 +10,7 @@ span becomes one placeholder, so a form is never left half scrubbed by another.
 
 from __future__ import annotations
 
+import bisect
 import threading
 from collections import Counter
 from collections.abc import Iterable
@@ -17,7 +18,7 @@ from collections.abc import Iterable
 import hyperscan
 
 from hybridcore.redaction.credential_shapes import MARKERS, PemTracker, scrub_shapes
-from hybridcore.redaction.forms import secret_forms
+from hybridcore.redaction.forms import TRANSPORT_ESCAPES, secret_forms
 
 __all__ = ["PLACEHOLDER", "Redactor", "secret_forms"]
 
@@ -31,6 +32,12 @@ def _encode(text: str) -> tuple[bytes, str]:
         return text.encode("utf-8", errors="surrogateescape"), "surrogateescape"
     except UnicodeEncodeError:  # a lone surrogate that is not an escaped byte
         return text.encode("utf-8", errors="surrogatepass"), "surrogatepass"
+
+
+def _overlaps(merged: list[tuple[int, int]], start: int, end: int) -> bool:
+    """Whether [start, end) meets one of the sorted, disjoint spans of `merged`."""
+    index = bisect.bisect_left(merged, (end,))  # the spans that start before `end`
+    return index > 0 and merged[index - 1][1] > start
 
 
 def _merged(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
@@ -97,7 +104,8 @@ class Redactor:
         patterns = sorted(self._forms)
         self._count = len(patterns)
         self._shape_of = [name for name, _ in MARKERS]
-        return _Matcher(patterns + [marker.encode("ascii") for _, marker in MARKERS])
+        markers = [marker.encode("ascii") for _, marker in MARKERS]
+        return _Matcher(patterns + markers + list(TRANSPORT_ESCAPES))
 
     def add(self, *secrets: str) -> None:
         """Register more secret values; empty values are ignored."""
@@ -135,14 +143,17 @@ class Redactor:
         counts: Counter[str] | None = None,
         *,
         keys: PemTracker | None = None,
+        escapes: set[bytes] | None = None,
         errors: str = "surrogateescape",
     ) -> bytes:
         """`data` (UTF-8) scrubbed, or `data` itself when it holds nothing to scrub.
 
         `keys`: for one read of a stream, the private key blocks it follows across
-        reads (`PemTracker`), told of key markers by the same pass. `errors`: how
-        bytes that are not UTF-8 travel through the credential-shape rules, which
-        match text."""
+        reads (`PemTracker`), told of key markers by the same pass. `escapes` gets
+        each of Packer's `TRANSPORT_ESCAPES` that may be left in the result, found
+        by the same pass: a reader that unescapes need not search for the others.
+        `errors`: how bytes that are not UTF-8 travel through the credential-shape
+        rules, which match text."""
         if keys is not None:
             data = keys.close(data, counts)
         hits = self._matcher.find(data)
@@ -150,15 +161,25 @@ class Redactor:
             return data
         spans: list[tuple[int, int]] = []
         shapes: set[str] = set()
+        landmarks: list[tuple[int, int, int]] = []
+        first_escape = self._count + len(self._shape_of)
         for pattern, start, end in hits:
             if pattern < self._count:
                 spans.append((start, end))
-            else:
+            elif pattern < first_escape:
                 shapes.add(self._shape_of[pattern - self._count])
+            else:
+                landmarks.append((pattern - first_escape, start, end))
         if keys is not None and "private_key" in shapes:
             keys.follow(data)
+        merged = _merged(spans) if spans else []
+        if escapes is not None and landmarks:
+            escapes.update(
+                TRANSPORT_ESCAPES[index]
+                for index, start, end in landmarks
+                if not _overlaps(merged, start, end)
+            )
         if spans:
-            merged = _merged(spans)
             if counts is not None:
                 counts["secret"] += len(merged)
             pieces, last = [], 0

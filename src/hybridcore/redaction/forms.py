@@ -35,6 +35,7 @@ __all__ = [
     "MIN_FRAGMENT",
     "TEXT_ENCODERS",
     "TRANSPORTS",
+    "TRANSPORT_ESCAPES",
     "fragments",
     "machine_readable",
     "secret_forms",
@@ -257,6 +258,8 @@ def machine_readable(text: str) -> str:
 
 
 TRANSPORTS: dict[str, Encoder] = {"as_printed": lambda text: text, "machine": machine_readable}
+# what `machine_readable` writes for a comma and a line break, as a reader looks for them
+TRANSPORT_ESCAPES: tuple[bytes, ...] = (b"%!(PACKER_COMMA)", b"\\n")
 
 
 def fragments(value: str) -> list[str]:

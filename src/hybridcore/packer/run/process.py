@@ -111,11 +111,12 @@ class _Pump(threading.Thread):
         keys = PemTracker()
         try:
             for raw in read_raw_blocks(self._stream.fileno(), self._redactor):
-                block = self._redactor.scrub_bytes(raw, self.counts, keys=keys)
+                escapes: set[bytes] = set()
+                block = self._redactor.scrub_bytes(raw, self.counts, keys=keys, escapes=escapes)
                 self.tail.add(block)
                 shown = block
                 if self._machine_readable and b"," in block:
-                    shown, plain = render_with_kind(block)
+                    shown, plain = render_with_kind(block, escapes)
                     if not plain:
                         self._pick(block, raw)
                 if shown and log.isEnabledFor(self._level):

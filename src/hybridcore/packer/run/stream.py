@@ -16,10 +16,11 @@ import fcntl
 import os
 import re
 from collections import Counter, deque
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 
 from hybridcore.redaction.credential_shapes import PemTracker
 from hybridcore.redaction.engine import Redactor
+from hybridcore.redaction.forms import TRANSPORT_ESCAPES
 
 __all__ = [
     "Tail",
@@ -40,7 +41,7 @@ _MR_LINE_START = re.compile(rb"[0-9]+,[^,\n]*,[a-z-]+,")
 _MR_UI_START = re.compile(rb"[0-9]+,[^,\n]*,ui,[a-z]+,")
 _MR_UI_PREFIX = re.compile(rb"\n[0-9]+,[^,\n]*,ui,[a-z]+,")
 _MR_DATA_LINE = re.compile(rb"\n[0-9]+,[^,\n]*,(?!ui,)[a-z-]+,[^\n]*")
-_MR_COMMA = b"%!(PACKER_COMMA)"
+_MR_COMMA, _MR_NEWLINE = TRANSPORT_ESCAPES
 
 
 def _utf8(data: bytes) -> bytes:
@@ -164,9 +165,11 @@ def render_machine_readable(block: bytes) -> bytes:
     return render_with_kind(block)[0]
 
 
-def render_with_kind(block: bytes) -> tuple[bytes, bool]:
+def render_with_kind(block: bytes, escapes: Collection[bytes] | None = None) -> tuple[bytes, bool]:
     """The rendered text, and whether the block held only `ui,say`/`ui,message`
-    lines (so no error and no artifact line: nothing to pick out of it)."""
+    lines (so no error and no artifact line: nothing to pick out of it).
+
+    `escapes`: the escapes `block` may hold, when known (see `unescape_ui`)."""
     if not _MR_LINE_START.match(block):
         return block, True
     stripped = _strip_runs_of_prefixes(b"\n" + block)
@@ -178,15 +181,20 @@ def render_with_kind(block: bytes) -> tuple[bytes, bool]:
         if block.count(b",ui,") <= block.count(b"\n"):  # not only UI lines
             text = _MR_DATA_LINE.sub(b"", text)
         text = _MR_UI_PREFIX.sub(b"\n", text)
-    return unescape_ui(text[1:].rstrip(b"\n")), plain
+    return unescape_ui(text[1:].rstrip(b"\n"), escapes), plain
 
 
-def unescape_ui(text: bytes) -> bytes:
+def unescape_ui(text: bytes, escapes: Collection[bytes] | None = None) -> bytes:
     """A `-machine-readable` UI message as Packer shows it: its escaped commas and
-    line breaks (``%!(PACKER_COMMA)``, ``\\n``) restored."""
-    if _MR_COMMA in text:
+    line breaks (``%!(PACKER_COMMA)``, ``\\n``) restored.
+
+    `escapes`: which of them `text` may hold, when the scrubbing pass found out
+    (`Redactor.scrub_bytes`); the others are not searched for."""
+    if escapes is None or _MR_COMMA in escapes:
         text = text.replace(_MR_COMMA, b",")
-    return text.replace(b"\\n", b"\n") if b"\\n" in text else text
+    if escapes is None or _MR_NEWLINE in escapes:
+        text = text.replace(_MR_NEWLINE, b"\n")
+    return text
 
 
 class Tail:
