@@ -19,7 +19,14 @@ import signal
 import time
 from pathlib import Path
 
-__all__ = ["RUN_TOKEN_ENV", "become_subreaper", "new_run_token", "stop_descendants"]
+__all__ = [
+    "RUN_TOKEN_ENV",
+    "become_subreaper",
+    "new_run_token",
+    "process_identity",
+    "processes_carrying",
+    "stop_descendants",
+]
 
 RUN_TOKEN_ENV = "HYBRIDCORE_RUN_TOKEN"
 _PR_SET_CHILD_SUBREAPER = 36
@@ -36,6 +43,17 @@ def become_subreaper() -> bool:
         return False
 
 
+def process_identity(pid: int) -> str | None:
+    """``"PID START"`` (start in clock ticks after boot): names one process for good, where
+    a PID alone may be reused; None if it is gone (or not Linux)."""
+    try:
+        stat = (Path("/proc") / str(pid) / "stat").read_text()
+    except OSError:
+        return None
+    fields = stat[stat.rindex(")") + 2 :].split()  # after the command name, which may hold spaces
+    return f"{pid} {fields[19]}" if len(fields) > 19 and fields[0] != "Z" else None
+
+
 def new_run_token() -> str:
     return secrets.token_hex(12)
 
@@ -50,7 +68,12 @@ def _carries(pid: int, marker: bytes) -> bool:
 
 def marked_processes(token: str, *, spare: int | None = None) -> list[int]:
     """Live processes whose environment carries `token`, but `spare`."""
-    marker = f"{RUN_TOKEN_ENV}={token}".encode()
+    return processes_carrying(f"{RUN_TOKEN_ENV}={token}".encode(), spare=spare)
+
+
+def processes_carrying(marker: bytes, *, spare: int | None = None) -> list[int]:
+    """Live processes (but this one and `spare`) with `marker` (NAME=value) in their
+    environment."""
     skipped = {os.getpid(), spare}
     found = []
     with contextlib.suppress(OSError):

@@ -17,7 +17,7 @@ from hybridcore.packer.base.timestamps import rfc3339
 from hybridcore.packer.run.classify import Classification, classify
 from hybridcore.packer.run.environment import child_environment
 from hybridcore.packer.run.packer_manifest import artifacts_from_lines, capture_manifest
-from hybridcore.packer.run.private_tmp import PrivateDir, private_dir
+from hybridcore.packer.run.private_tmp import TEMP, PrivateDir, private_dir
 from hybridcore.packer.run.process import ProcessOutcome, Stopper, run_process
 from hybridcore.packer.run.rawlog import RawLogPipe
 from hybridcore.packer.run.version import PackerBinary
@@ -165,7 +165,7 @@ def _attempt_in(
     context: RunContext, inv: Invocation, raw_log: Path, owned: PrivateDir
 ) -> ProcessOutcome:
     private = owned.path
-    (private / "tmp").mkdir()
+    (private / TEMP).mkdir()
     with RawLogPipe(raw_log, context.redactor, private) as pipe:
         env = child_environment(
             context.environ,
@@ -173,7 +173,7 @@ def _attempt_in(
             hybridcore_env=context.settings.env,
             cache_dir=_cache_dir(context, inv, private),
             secrets=context.secret_env,
-            temp_dir=private / "tmp",
+            temp_dir=private / TEMP,
             plugin_dir=plugin_dir(context.settings),
             allowed=context.env_allow,
             declared=context.declared_vars,
@@ -190,6 +190,7 @@ def _attempt_in(
                 kill_after=context.settings.kill_after,
                 machine_readable=inv.machine_readable,
                 stopper=context.stopper,
+                on_start=owned.note_child,
                 pass_fds=(owned.lock_fd,),
             )
         except OSError as exc:
