@@ -150,9 +150,10 @@ class LineFormatter(logging.Formatter):
     """
 
     def format(self, record: logging.LogRecord) -> str:
-        return self.format_bytes(record).decode("utf-8", errors="backslashreplace")
+        return self.format_bytes(record)[:-1].decode("utf-8", errors="backslashreplace")
 
     def format_bytes(self, record: logging.LogRecord) -> bytes:
+        """The record's lines as written, the last newline included."""
         attrs = record.__dict__
         cached = attrs.get("_line_bytes")
         if cached is not None:
@@ -171,7 +172,7 @@ class LineFormatter(logging.Formatter):
             else _utf8(record.getMessage())
         )
         head_bytes = _utf8(head)
-        line = head_bytes + body.replace(b"\n", b"\n" + head_bytes)
+        line = b"".join([head_bytes, body.replace(b"\n", b"\n" + head_bytes), b"\n"])
         attrs["_line_bytes"] = line
         return line
 
@@ -227,7 +228,7 @@ class _ConsoleHandler(_ReportsFailureOnce, logging.StreamHandler):  # type: igno
             super().emit(record)
             return
         try:
-            stream.write_bytes(self.formatter.format_bytes(record) + b"\n")
+            stream.write_bytes(self.formatter.format_bytes(record))
         except Exception:
             self.handleError(record)
 
@@ -261,7 +262,7 @@ class _DigestingFileHandler(_ReportsFailureOnce, logging.FileHandler):
         try:
             formatter = self.formatter
             if isinstance(formatter, LineFormatter):
-                line = formatter.format_bytes(record) + b"\n"
+                line = formatter.format_bytes(record)
             else:
                 line = _utf8(self.format(record) + "\n")
             if isinstance(record.msg, Output):
