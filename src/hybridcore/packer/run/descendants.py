@@ -17,16 +17,10 @@ import os
 import secrets
 import signal
 import time
-from pathlib import Path
 
-__all__ = [
-    "RUN_TOKEN_ENV",
-    "become_subreaper",
-    "new_run_token",
-    "process_identity",
-    "processes_carrying",
-    "stop_descendants",
-]
+from hybridcore.packer.run.watchdog import processes_carrying
+
+__all__ = ["RUN_TOKEN_ENV", "become_subreaper", "new_run_token", "stop_descendants"]
 
 RUN_TOKEN_ENV = "HYBRIDCORE_RUN_TOKEN"
 _PR_SET_CHILD_SUBREAPER = 36
@@ -43,48 +37,13 @@ def become_subreaper() -> bool:
         return False
 
 
-def process_identity(pid: int) -> str | None:
-    """``"PID START"`` (start in clock ticks after boot): names one process for good, where
-    a PID alone may be reused; None if it is gone (or not Linux)."""
-    try:
-        stat = (Path("/proc") / str(pid) / "stat").read_text()
-    except OSError:
-        return None
-    fields = stat[stat.rindex(")") + 2 :].split()  # after the command name, which may hold spaces
-    return f"{pid} {fields[19]}" if len(fields) > 19 and fields[0] != "Z" else None
-
-
 def new_run_token() -> str:
     return secrets.token_hex(12)
-
-
-def _carries(pid: int, marker: bytes) -> bool:
-    try:
-        environ = (Path("/proc") / str(pid) / "environ").read_bytes()
-    except OSError:  # gone, or not ours to read
-        return False
-    return marker in environ.split(b"\0")
 
 
 def marked_processes(token: str, *, spare: int | None = None) -> list[int]:
     """Live processes whose environment carries `token`, but `spare`."""
     return processes_carrying(f"{RUN_TOKEN_ENV}={token}".encode(), spare=spare)
-
-
-def processes_carrying(marker: bytes, *, spare: int | None = None) -> list[int]:
-    """Live processes (but this one and `spare`) with `marker` (NAME=value) in their
-    environment."""
-    skipped = {os.getpid(), spare}
-    found = []
-    with contextlib.suppress(OSError):
-        for entry in os.scandir("/proc"):
-            if (
-                entry.name.isdigit()
-                and int(entry.name) not in skipped
-                and _carries(int(entry.name), marker)
-            ):
-                found.append(int(entry.name))
-    return found
 
 
 def _reap(pids: list[int]) -> None:

@@ -28,7 +28,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from hybridcore.packer.run.descendants import process_identity, processes_carrying
+from hybridcore.packer.run.watchdog import process_identity, processes_carrying
 
 __all__ = ["PrivateDir", "private_dir", "remove_orphans"]
 

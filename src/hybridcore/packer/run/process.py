@@ -1,13 +1,14 @@
 """Run one packer process: stream its output, capture it, stop it cleanly.
 
-Packer runs in its own process group with stdin closed, and is sent SIGTERM by
-the kernel should the tool die (``setpriv --pdeathsig``, see `_dies_with_us`). Its stdout and stderr
-are read by two threads, scrubbed, logged to ``hybridcore.logs`` as they come
-and kept as bounded tails. On Ctrl-C (KeyboardInterrupt), on SIGTERM turned
-into KeyboardInterrupt by the CLI, or at `timeout`, the group gets SIGTERM:
-Packer cancels its builds and cleans up cloud resources. A second Ctrl-C, or
-`kill_after` seconds, sends SIGKILL. Whatever happened, no member of the group
-outlives the call.
+Packer runs in its own process group with stdin closed, and is sent SIGTERM by the
+kernel should the tool die (``setpriv --pdeathsig``, see `_dies_with_us`); its
+`watchdog` kills it `kill_after` seconds later if it still runs, and what it left.
+Its stdout and stderr are read by two threads, scrubbed, logged to
+``hybridcore.logs`` as they come and kept as bounded tails. On Ctrl-C
+(KeyboardInterrupt), on SIGTERM turned into KeyboardInterrupt by the CLI, or at
+`timeout`, the group gets SIGTERM: Packer cancels its builds and cleans up cloud
+resources. A second Ctrl-C, or `kill_after` seconds, sends SIGKILL. Whatever
+happened, no member of the group outlives the call.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from hybridcore.packer.run.descendants import (
     stop_descendants,
 )
 from hybridcore.packer.run.stream import Tail, read_raw_blocks, render_with_kind, unescape_ui
+from hybridcore.packer.run.watchdog import start as start_watchdog
 from hybridcore.redaction.credential_shapes import PemTracker
 from hybridcore.redaction.engine import Redactor
 
@@ -324,6 +326,7 @@ def run_process(
     ]
     flags = {"timed_out": False, "interrupted": False, "killed": False}
     waiter = _Waiter(proc.pid)
+    watchdog = start_watchdog(proc.pid, f"{RUN_TOKEN_ENV}={token}", kill_after)
     try:
         for pump in pumps:
             pump.start()
@@ -341,6 +344,8 @@ def run_process(
         _signal_group(proc.pid, signal.SIGKILL)  # packer itself, if it still runs
         waiter.close()
         proc.wait()
+        if watchdog is not None:
+            watchdog.release()
         if escaped:
             log.warning(
                 "stopped %d process(es) left running under the build", len(escaped), extra=extra
