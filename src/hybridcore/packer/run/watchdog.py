@@ -61,7 +61,8 @@ def start(pid: int, token_marker: str, kill_after: float) -> Watchdog | None:
             stdin=read_end,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
-            env={},
+            # nothing of the run's environment (no token), but what may start Python itself
+            env={k: v for k, v in os.environ.items() if k == "LD_LIBRARY_PATH"},
             start_new_session=True,
         )
     except OSError:
