@@ -10,15 +10,13 @@ than to init, and it reaps the ones it kills; a library caller's process is left
 
 from __future__ import annotations
 
-import contextlib
 import ctypes
 import functools
 import os
 import secrets
-import signal
 import time
 
-from hybridcore.packer.run.watchdog import processes_carrying
+from hybridcore.packer.run.watchdog import kill_carrying
 
 __all__ = ["RUN_TOKEN_ENV", "become_subreaper", "new_run_token", "stop_descendants"]
 
@@ -41,11 +39,6 @@ def new_run_token() -> str:
     return secrets.token_hex(12)
 
 
-def marked_processes(token: str, *, spare: int | None = None) -> list[int]:
-    """Live processes whose environment carries `token`, but `spare`."""
-    return processes_carrying(f"{RUN_TOKEN_ENV}={token}".encode(), spare=spare)
-
-
 def _reap(pids: list[int]) -> None:
     """Collect the exit status of those killed processes that are (now) our children."""
     pending = set(pids)
@@ -66,14 +59,4 @@ def _reap(pids: list[int]) -> None:
 def stop_descendants(token: str, *, spare: int) -> list[int]:
     """Kill every process but `spare` (packer itself, reaped by its owner) still carrying
     `token`, and reap those re-parented to this process; the pids killed."""
-    killed = []
-    for _ in range(3):  # a dying parent may fork once more: look again
-        found = marked_processes(token, spare=spare)
-        if not found:
-            break
-        for pid in found:
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.kill(pid, signal.SIGKILL)
-                killed.append(pid)
-        _reap(found)
-    return killed
+    return kill_carrying(f"{RUN_TOKEN_ENV}={token}".encode(), spare=spare, settle=_reap)

@@ -21,14 +21,13 @@ import contextlib
 import fcntl
 import os
 import shutil
-import signal
 import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from hybridcore.packer.run.watchdog import process_identity, processes_carrying
+from hybridcore.packer.run.watchdog import kill_carrying, process_identity
 
 __all__ = ["PrivateDir", "private_dir", "remove_orphans"]
 
@@ -108,19 +107,16 @@ def _locked(fd: int) -> bool:
 def _abandoned(entry: Path) -> bool:
     """Whether the tool and the Packer named by `entry` are both gone."""
     try:
-        owners = (entry / _OWNERS).read_text(encoding="ascii").split()
+        identities = (entry / _OWNERS).read_text(encoding="ascii").split("\n")
     except OSError:  # from before owners were written: wait for the lock
         return False
-    identities = [" ".join(owners[i : i + 2]) for i in range(0, len(owners), 2)]
+    identities = [line for line in identities if line]
     return bool(identities) and all(process_identity(int(i.split()[0])) != i for i in identities)
 
 
 def _stop_leftovers(entry: Path, fd: int) -> bool:
     """Kill what still runs with its TMPDIR in `entry`; True once the lock is ours."""
-    marker = f"TMPDIR={entry / TEMP}".encode()
-    for pid in processes_carrying(marker):
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.kill(pid, signal.SIGKILL)
+    kill_carrying(f"TMPDIR={entry / TEMP}".encode())
     deadline = time.monotonic() + _RELEASE_WAIT_S
     while not _locked(fd):
         if time.monotonic() > deadline:

@@ -21,9 +21,10 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
-__all__ = ["Watchdog", "process_identity", "processes_carrying", "start"]
+__all__ = ["Watchdog", "kill_carrying", "process_identity", "processes_carrying", "start"]
 
 _DONE = b"done"
 _POLL_S = 0.1
@@ -105,6 +106,27 @@ def processes_carrying(marker: bytes, *, spare: int | None = None) -> list[int]:
     return found
 
 
+def kill_carrying(
+    marker: bytes,
+    *,
+    spare: int | None = None,
+    settle: Callable[[list[int]], None] = lambda _: time.sleep(_POLL_S),
+) -> list[int]:
+    """SIGKILL every process (but `spare`) carrying `marker` in its environment, looking
+    again after `settle` (a dying parent may fork once more); the PIDs killed."""
+    killed = []
+    for _ in range(3):
+        found = processes_carrying(marker, spare=spare)
+        if not found:
+            break
+        for pid in found:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(pid, signal.SIGKILL)
+                killed.append(pid)
+        settle(found)
+    return killed
+
+
 def _watch(identity: str, token_marker: str, kill_after: float) -> None:
     if sys.stdin.buffer.read() == _DONE:
         return
@@ -115,14 +137,7 @@ def _watch(identity: str, token_marker: str, kill_after: float) -> None:
     if process_identity(pid) == identity:
         with contextlib.suppress(OSError):
             os.killpg(pid, signal.SIGKILL)
-    for _ in range(3):  # a dying parent may fork once more: look again
-        left = processes_carrying(token_marker.encode())
-        if not left:
-            return
-        for leftover in left:
-            with contextlib.suppress(OSError):
-                os.kill(leftover, signal.SIGKILL)
-        time.sleep(_POLL_S)
+    kill_carrying(token_marker.encode())
 
 
 if __name__ == "__main__":
