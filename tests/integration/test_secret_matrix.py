@@ -213,7 +213,7 @@ def test_no_form_of_any_hostile_secret_survives_anywhere(tmp_path: Path, short_t
     assert custom["plain"] == "<sensitive>"
 
 
-@pytest.mark.parametrize("value", ["null", "0", "matrix"])
+@pytest.mark.parametrize("value", ["null", "0", "matrix", "sensitive"])
 def test_a_weak_declared_secret_is_refused_and_every_file_stays_valid(
     tmp_path: Path, short_tmp: Path, value: str
 ) -> None:
@@ -228,6 +228,7 @@ def test_a_weak_declared_secret_is_refused_and_every_file_stays_valid(
     result = json.loads(built.stdout)
     assert (result["rule"], result["weak_secrets"]) == ("weak_secret", ["S_COMMA"])
     assert "S_COMMA" in built.stderr
+    assert "`sensitive = true`" in result["remediation"]  # the refusal is not masked
     for path in (tmp_path / "wd").rglob("*.json"):
         json.loads(path.read_text())
     assert not (tmp_path / "wd" / "artifacts").exists()  # refused before Packer started

@@ -155,6 +155,18 @@ def test_a_declared_secret_too_weak_to_mask_is_refused_by_name(value: str) -> No
     error = caught.value
     assert (error.exit_code, error.rule) == (3, "weak_secret")
     assert "DEPLOY" in error.message
+    assert found.redactor("x strong-token-1 y") == f"x {PLACEHOLDER} y"
+
+
+@pytest.mark.parametrize("value", ["sensitive", "build", "Packer"])
+def test_the_refusal_of_a_weak_secret_stays_readable(value: str) -> None:
+    found = collect_secrets(["DEPLOY"], [], {"DEPLOY": value})
+    with pytest.raises(HybridcoreError) as caught:
+        check_weak_secrets(found, [])
+    error = caught.value
+    assert found.redactor(error.message) == error.message
+    assert found.redactor(error.remediation) == error.remediation
+    assert "`sensitive = true`" in error.remediation
 
 
 def test_a_weak_inherited_credential_is_not_registered_but_named() -> None:

@@ -87,7 +87,8 @@ class SecretSet:
     `env`: declared secrets (--secret-env, read by sensitive template variables),
     always passed to Packer; `inherited`: credential variables of the caller's
     environment, redacted, passed only as the rest of the environment is; `weak`:
-    names (never values) too weak to mask, and `refused` those of them declared.
+    names (never values) too weak to mask, and `refused` those of them declared
+    (`check_weak_secrets` stops the command; `redactor` does not mask them).
     """
 
     env: dict[str, str]
@@ -184,9 +185,12 @@ def collect_secrets(
     skipped = tuple(sorted(n for n, v in inherited.items() if weakness(v, identifiers)))
     for name in skipped:
         del inherited[name]
+    # A refused value stops the command before Packer starts, so it reaches no output;
+    # masking it would only garble the refusal itself (`sensitive = true` in its hint).
+    masked = [value for name, value in values.items() if name not in refused]
     return SecretSet(
         env=values,
-        redactor=Redactor([*values.values(), *inherited.values()]),
+        redactor=Redactor([*masked, *inherited.values()]),
         inherited=inherited,
         weak=tuple(sorted(refused + skipped)),
         refused=refused,
