@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import base64
+import html
 import json
 import shlex
+from urllib.parse import quote
 
 import pytest
 from hypothesis import assume, example, given, settings
 from hypothesis import strategies as st
 
 from hybridcore.redaction.engine import PLACEHOLDER, Redactor, secret_forms
+from hybridcore.redaction.weak import weakness
 
 # "\0" never occurs in generated text, so it can stand for a placeholder when
 # looking for what survived outside the placeholders.
@@ -221,3 +225,73 @@ def test_scrub_bytes_returns_the_same_object_when_nothing_matches() -> None:
     data = b"nothing to see here"
     assert redactor.scrub_bytes(data) is data
     assert redactor.scrub_bytes(b"pw=hunter2-secret.") == b"pw=" + PLACEHOLDER.encode() + b"."
+
+
+def _github_runner_spellings(value: str) -> list[str]:
+    """What the GitHub Actions runner's value encoders mask, base64 variations apart."""
+    spellings = [
+        base64.b64encode(value.encode()).decode(),
+        value.replace('"', '\\"'),  # CommandLineArgumentEscape
+        value.replace("'", "''"),  # ExpressionStringEscape
+        json.dumps(value, ensure_ascii=False)[1:-1],  # JsonStringEscape
+        quote(value, safe=""),  # UriDataEscape
+        html.escape(value, quote=False).replace('"', "&quot;").replace("'", "&apos;"),
+    ]
+    if len(value) > 8 and value.startswith('"') and value.endswith('"'):
+        spellings.append(value[1:-1])  # TrimDoubleQuotes
+    if "&" in value:  # PowerShellPreAmpersandEscape, PowerShellPostAmpersandEscape
+        if "&+" in value:
+            cut = value.index("&+") + 2
+            pre, post = value[:cut], value[cut + 1 :]
+        else:
+            cut = value.rindex("&") + 1
+            pre, post = value[:cut], value[cut:]
+        spellings += [part for part in (pre, post) if len(part) >= 6]
+    return spellings
+
+
+def _azure_agent_spellings(value: str) -> list[str]:
+    """What the Azure Pipelines agent's literal encoders mask."""
+    unescaped = (
+        value.replace("\\\\", "\\").replace("\\'", "'").replace('\\"', '"').replace("\\t", "\t")
+    )  # BackslashEscape
+    return [json.dumps(value, ensure_ascii=False)[1:-1], unescaped, quote(value, safe="")]
+
+
+def _base64_of_embedded(value: str) -> list[str]:
+    """The value inside longer text, base64-encoded, at each of the three byte offsets
+    (what the runner's base64 variations are for: ``base64(user:password)``)."""
+    encoded = []
+    for before in ("", "u", "us"):
+        for after in ("", ":tail"):
+            data = f"{before}{value}{after}".encode()
+            encoded += [base64.b64encode(data).decode(), base64.urlsafe_b64encode(data).decode()]
+    return encoded
+
+
+ANCHOR_VALUES = [
+    '"quoted-secret-value"',
+    "'single-quoted-pw'",
+    "part0ne&part2two&part3three",
+    "colour&+ed-second-half",
+    'back\\slash\\"and\\tescapes',
+    "amp&<xml>'\"entities",
+    "Grüße🔑-with\ttab",
+]
+
+
+@pytest.mark.parametrize("value", ANCHOR_VALUES)
+def test_every_spelling_the_github_and_azure_maskers_know_is_a_form(value: str) -> None:
+    forms = secret_forms(value)
+    for spelling in _github_runner_spellings(value) + _azure_agent_spellings(value):
+        assert spelling in forms, spelling
+    for encoded in _base64_of_embedded(value):
+        assert any(form in encoded for form in forms), encoded
+
+
+@settings(max_examples=300, deadline=None)
+@given(value=st.text(st.sampled_from("ab9\"'&+\\t é🔑<>"), min_size=1, max_size=24))
+def test_anchor_spellings_are_forms_unless_too_weak_to_scrub(value: str) -> None:
+    forms = secret_forms(value)
+    for spelling in _github_runner_spellings(value) + _azure_agent_spellings(value):
+        assert spelling in forms or weakness(spelling) is not None, spelling

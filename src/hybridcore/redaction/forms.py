@@ -4,12 +4,15 @@ A form is ``transport(encoder(fragment))``:
 
 - fragments: the value; each line of a multi-line value (also trimmed); the value
   trimmed of surrounding whitespace and CR/LF; the value with whitespace runs
-  joined by one space (what ``echo $T`` prints). A fragment other than the value
-  itself shorter than `MIN_FRAGMENT` characters is too common to scrub alone.
+  joined by one space (what ``echo $T`` prints); the value without surrounding
+  quotes; the parts PowerShell prints apart around an ``&``. A fragment other
+  than the value itself that is weak (see weak: under 4 characters, a word Packer
+  prints) is too common to scrub alone.
 - encoders (`TEXT_ENCODERS` for every fragment, `BINARY_ENCODERS` for the value and
   its trimmed form): JSON string escaping (ASCII, UTF-8, Go's HTML-safe), once and
-  twice; backslash escaping (``unicode_escape``, ``repr``); sh single and double
-  quotes; bash ``printf %q``; PowerShell single and double quotes; URL ``quote`` and
+  twice; backslash escaping (``unicode_escape``, ``repr``, ``"`` alone) and the
+  value read back from backslash escapes; sh single and double quotes; bash
+  ``printf %q``; PowerShell single and double quotes; URL ``quote`` and
   ``quote_plus``; HTML/XML entities; base64 (standard and URL-safe, with and without
   padding, and the part of it that stays the same wherever the value sits in longer
   text); hex of the UTF-8 bytes, lower and upper case.
@@ -30,9 +33,10 @@ import re
 from collections.abc import Callable, Iterable
 from urllib.parse import quote, quote_plus
 
+from hybridcore.redaction.weak import weakness
+
 __all__ = [
     "BINARY_ENCODERS",
-    "MIN_FRAGMENT",
     "TEXT_ENCODERS",
     "TRANSPORTS",
     "TRANSPORT_ESCAPES",
@@ -41,7 +45,7 @@ __all__ = [
     "secret_forms",
 ]
 
-MIN_FRAGMENT = 4
+_MIN_AMPERSAND_PART = 6  # as the GitHub runner: a shorter part would match at random
 _MIN_BINARY = 4  # base64/hex spellings of a value under 4 bytes would match at random
 
 Encoder = Callable[[str], str]
@@ -99,6 +103,18 @@ def _sh_double(value: str) -> str:
 
 def _c_double(value: str) -> str:
     return value.replace("\\", "\\\\").replace('"', '\\"')
+
+
+def _quote_backslash(value: str) -> str:
+    """Only ``"`` escaped (``\\"``), backslashes kept: a value passed to docker as an
+    environment variable (the GitHub runner's CommandLineArgumentEscape)."""
+    return value.replace('"', '\\"')
+
+
+def _backslash_unescaped(value: str) -> str:
+    """The value read back by a program that takes ``\\\\``, ``\\'``, ``\\"`` and ``\\t`` as
+    escapes (the Azure Pipelines agent's BackslashEscape)."""
+    return value.replace("\\\\", "\\").replace("\\'", "'").replace('\\"', '"').replace("\\t", "\t")
 
 
 _BASH_SPECIAL = frozenset(" '\"\\|&;()<>!{}*[?]^$`,")
@@ -194,6 +210,8 @@ TEXT_ENCODERS: dict[str, Encoder] = {
     "sh_single_quote_alt": _sh_single_alt,
     "sh_double_quote": _sh_double,
     "c_double_quote": _c_double,
+    "quote_backslash": _quote_backslash,
+    "backslash_unescaped": _backslash_unescaped,
     "printf_q": _printf_q,
     "printf_q_utf8": _printf_q_utf8,
     "powershell_single_quote": _powershell_single,
@@ -262,16 +280,31 @@ TRANSPORTS: dict[str, Encoder] = {"as_printed": lambda text: text, "machine": ma
 TRANSPORT_ESCAPES: tuple[bytes, ...] = (b"%!(PACKER_COMMA)", b"\\n")
 
 
+def _around_ampersands(value: str) -> list[str]:
+    """The two parts PowerShell may print apart when the value reaches it as a command:
+    up to the first ``&+`` (or the last ``&``), and after it (after ``&+`` and the
+    character it colours). The GitHub runner's PowerShell pre/post ampersand escapes."""
+    if "&+" in value:
+        cut = value.index("&+") + 2
+        return [value[:cut], value[cut + 1 :]]
+    if "&" in value:
+        cut = value.rindex("&") + 1
+        return [value[:cut], value[cut:]]
+    return []
+
+
 def fragments(value: str) -> list[str]:
     """The parts of `value` a program may print on their own: the value, each line,
-    trimmed, whitespace runs joined by one space."""
+    trimmed, whitespace runs joined by one space, without surrounding quotes, the
+    parts around its ampersands."""
     found = [value]
     lines = value.splitlines()
     if len(lines) > 1:
         found += lines
         found += [line.strip() for line in lines]
-    found += [value.strip(), " ".join(value.split())]
-    seen = dict.fromkeys(f for f in found if f == value or len(f) >= MIN_FRAGMENT)
+    found += [value.strip(), " ".join(value.split()), value.strip("\"'")]
+    found += [part for part in _around_ampersands(value) if len(part) >= _MIN_AMPERSAND_PART]
+    seen = dict.fromkeys(f for f in found if f == value or weakness(f) is None)
     return list(seen)
 
 
