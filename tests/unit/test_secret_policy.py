@@ -142,7 +142,9 @@ def test_inherited_credential_variables_are_redacted_and_named_never_valued() ->
     assert "/home/me" in found.redactor("/home/me/.ssh/id")
 
 
-@pytest.mark.parametrize("value", ["0", "ab", "null", " true ", "Packer", "123456", "bench"])
+@pytest.mark.parametrize(
+    "value", ["0", "ab", "null", " true ", "Packer", "123456", "bench", "null.bench", "ench"]
+)
 def test_a_declared_secret_too_weak_to_mask_is_refused_by_name(value: str) -> None:
     template = _template(Variable("tok", sensitive=True, env_reads=("TOK",)))
     template = TemplateInfo(

@@ -44,7 +44,8 @@ PACKER_WORDS = frozenset(
 
 def weakness(value: str, names: Collection[str] = ()) -> str | None:
     """Why `value` cannot be masked safely, or None. `names`: build, source and
-    builder names of the templates (they appear on every line Packer prints)."""
+    builder names of the templates (they appear on every line Packer prints, and name
+    the tool's records and files)."""
     core = value.strip()
     if len(core) < MIN_LENGTH:
         return f"shorter than {MIN_LENGTH} characters"
@@ -52,8 +53,11 @@ def weakness(value: str, names: Collection[str] = ()) -> str | None:
         return f"a number of fewer than {_MIN_NUMBER} digits (Packer's timestamps hold it)"
     if core.lower() in PACKER_WORDS:
         return "a word Packer prints itself"
-    if core in names:
-        return "equal to a build, source or builder name of the template"
+    if any(core in name for name in names):
+        return (
+            "part of a build, source or builder name of the template (names are kept as "
+            "they are in records and file names, so the template itself discloses it)"
+        )
     if core in "<sensitive>":
         return "part of the placeholder <sensitive>"
     return None
