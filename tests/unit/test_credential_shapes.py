@@ -30,6 +30,13 @@ PEM = (
             "AccountKey=",
         ),
         ("https://a.blob/c?sv=2020&sig=AbC%2Bdef&se=1", "connection_string_secret", "&se=1"),
+        ("get https://mirror:p%40ss-w0rd@iso.example/x.iso", "url_password", "@iso.example/x.iso"),
+        ("postgresql://reader:Secr3t@db:5432/registry", "url_password", "postgresql://reader:"),
+        ("token ghp_" + "a1B2" * 9 + " used", "github_token", " used"),
+        ("pat github_pat_" + "11ABCDEFG0" * 3 + "_xyz ok", "github_token", " ok"),
+        ("CI_TOKEN=glpat-" + "xY9-" * 5 + " ok", "gitlab_token", " ok"),
+        ("slack xoxb-123456789012-abcdefABCDEF ok", "slack_token", " ok"),
+        ("key=AIza" + "Sy0123456789_abcdefghij-ABCDEFGHIJK" + " ok", "google_api_key", " ok"),
     ],
 )
 def test_each_shape_is_scrubbed_and_counted(text: str, rule: str, kept: str) -> None:
@@ -55,3 +62,5 @@ def test_a_key_cut_by_a_read_is_scrubbed_on_both_sides() -> None:
 def test_placeholders_and_plain_text_are_left_alone() -> None:
     text = "Bearer <sensitive> AccountKey=<sensitive>; the key is in the vault; AKIA is a prefix"
     assert scrub_shapes(text) == text
+    urls = "https://user:<sensitive>@host ssh://git@github.com http://[::1]:8080/x ghp_short"
+    assert scrub_shapes(urls) == urls

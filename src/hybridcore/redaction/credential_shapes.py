@@ -6,8 +6,10 @@ same pass as the secret forms (`MARKERS`); called alone, `scrub_shapes` looks
 for a marker only when its rare "gate" character (e.g. the K of AKIA) is there.
 The rules: PEM private key blocks (also a block
 cut by a read: its start runs to the end of the text, and a text that starts
-inside one runs to its END line), AWS access key IDs, `Bearer` tokens, and the
-values of secret fields in Azure connection strings and SAS URLs.
+inside one runs to its END line), AWS access key IDs, `Bearer` tokens, the
+values of secret fields in Azure connection strings and SAS URLs, the password
+of a URL (``scheme://user:password@host``), GitHub, GitLab and Slack tokens and
+Google API keys.
 """
 
 from __future__ import annotations
@@ -63,6 +65,27 @@ SHAPES: tuple[Shape, ...] = (
         ),
         keep_prefix=True,
     ),
+    Shape(
+        "url_password",
+        ((":", "://"),),
+        re.compile(
+            r"(\b[A-Za-z][A-Za-z0-9+.-]*://[^\s:/@?#]+:)"
+            r"(?!<sensitive>@|%3Csensitive%3E@)[^\s@/?#]+(?=@)"
+        ),
+        keep_prefix=True,
+    ),
+    Shape(
+        "github_token",
+        (*(("_", f"gh{kind}_") for kind in "pousr"), ("_", "github_pat_")),
+        re.compile(r"\b(?:gh[pousr]_[A-Za-z0-9]{36,255}|github_pat_[A-Za-z0-9_]{22,255})\b"),
+    ),
+    Shape("gitlab_token", (("-", "glpat-"),), re.compile(r"\bglpat-[A-Za-z0-9_-]{20,}")),
+    Shape(
+        "slack_token",
+        tuple(("-", f"xox{kind}-") for kind in "abposr"),
+        re.compile(r"\bxox[abposr]-[A-Za-z0-9-]{10,}"),
+    ),
+    Shape("google_api_key", (("z", "AIza"),), re.compile(r"\bAIza[0-9A-Za-z_-]{35}\b")),
 )
 
 
