@@ -61,16 +61,21 @@ _AS_REGEX = [
 
 
 class _Matcher:
-    """Every occurrence of every pattern in a text, overlapping ones included."""
+    """Every occurrence of every pattern in a text, overlapping ones included; of a
+    pattern in `presence_only`, its first occurrence alone (a shape marker: a block full
+    of URLs would otherwise call back once per "://")."""
 
-    def __init__(self, patterns: list[bytes]) -> None:
+    def __init__(self, patterns: list[bytes], presence_only: range = range(0)) -> None:
         self._lengths = [len(pattern) for pattern in patterns]
         self._database = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
         self._database.compile(
             expressions=[b"".join([_AS_REGEX[byte] for byte in p]) for p in patterns],
             ids=list(range(len(patterns))),
             elements=len(patterns),
-            flags=0,
+            flags=[
+                hyperscan.HS_FLAG_SINGLEMATCH if index in presence_only else 0
+                for index in range(len(patterns))
+            ],
         )
         self._local = threading.local()  # a scan needs scratch space of its own thread
 
@@ -105,7 +110,10 @@ class Redactor:
         self._count = len(patterns)
         self._shape_of = [name for name, _ in MARKERS]
         markers = [marker.encode("ascii") for _, marker in MARKERS]
-        return _Matcher(patterns + markers + list(TRANSPORT_ESCAPES))
+        return _Matcher(
+            patterns + markers + list(TRANSPORT_ESCAPES),
+            presence_only=range(len(patterns), len(patterns) + len(markers)),
+        )
 
     def add(self, *secrets: str) -> None:
         """Register more secret values; empty values are ignored."""
