@@ -140,12 +140,8 @@ def is_credential_variable(name: str, sensitive: Collection[str] = ()) -> bool:
 
 
 def _template_names(templates: Iterable[TemplateInfo]) -> set[str]:
-    """Build names and their parts (`null.bench`: `null`, `bench`): on every line."""
-    names: set[str] = set()
-    for template in templates:
-        for build in template.builds:
-            names |= {build, *build.split(".")}
-    return names
+    """Build names (`null.bench`: builder type and source name): on every line."""
+    return {build for template in templates for build in template.builds}
 
 
 def collect_secrets(
